@@ -1,0 +1,58 @@
+import re
+from datetime import date
+
+from rest_framework import serializers
+
+from bankproject.serializers import StrictSerializer
+
+PHONE = re.compile(r"^\+?[0-9 ()-]{6,31}$")
+
+
+class SignupInput(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField(source="holder.first_name")
+    last_name = serializers.CharField(source="holder.last_name")
+
+
+class TokenInput(StrictSerializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, write_only=True)
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshInput(StrictSerializer):
+    refresh = serializers.CharField()
+
+
+class ProfileSerializer(StrictSerializer):
+    """The holder's profile; `id` and `email` are shown but cannot be written here."""
+
+    id = serializers.UUIDField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=32, allow_blank=True)
+    address = serializers.CharField(max_length=300, allow_blank=True)
+    date_of_birth = serializers.DateField(allow_null=True)
+
+    def validate_phone(self, value: str) -> str:
+        if value and not PHONE.match(value):
+            raise serializers.ValidationError("Enter a phone number such as +44 20 7946 0000.")
+        return value
+
+    def validate_date_of_birth(self, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise serializers.ValidationError("Enter a date of birth in the past.")
+        return value

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from accounts import views
+
+api_urlpatterns = [
+    path("auth/signup/", views.SignupView.as_view(), name="signup"),
+    path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("me/", views.MeView.as_view(), name="me"),
+]

@@ -1,0 +1,120 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
+
+from accounts.selectors import profile_for
+from accounts.serializers import (
+    ProfileSerializer,
+    RefreshInput,
+    SignupInput,
+    TokenInput,
+    TokenPairOutput,
+    UserOutput,
+)
+from accounts.services import register_customer, revoke_refresh_token, update_profile
+from bankproject.errors import LockedOutError
+from bankproject.schema import bank_errors
+
+WRONG_CREDENTIALS = "`authentication_failed`: wrong email or password."
+BAD_REFRESH = "`authentication_failed`: the refresh token is invalid, expired or revoked."
+
+
+class SignupView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "signup"
+
+    @extend_schema(
+        request=SignupInput,
+        responses={
+            201: UserOutput,
+            **bank_errors(s400="`validation_error`: duplicate email, weak password or bad field."),
+        },
+        tags=["auth"],
+        summary="Sign up as a new customer",
+    )
+    def post(self, request: Request) -> Response:
+        s = SignupInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        user = register_customer(**s.validated_data)
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(jwt_views.TokenObtainPairView):
+    throttle_scope = "auth"
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=TokenInput,
+        responses={200: TokenPairOutput, **bank_errors(s401=WRONG_CREDENTIALS)},
+        tags=["auth"],
+        summary="Exchange email and password for an access and a refresh token",
+        description="Repeated failures for one email from one address are locked out: 429.",
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # django-axes refused inside authenticate() and flagged the request it was given.
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOutError() from None
+            raise
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    throttle_scope = "auth"
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=RefreshInput,
+        responses={200: TokenPairOutput, **bank_errors(s401=BAD_REFRESH)},
+        tags=["auth"],
+        summary="Rotate a refresh token: a new pair, and the old refresh token stops working",
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        s = RefreshInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=RefreshInput,
+        responses={204: None, **bank_errors(s401=BAD_REFRESH)},
+        tags=["auth"],
+        summary="Log out: revoke a refresh token",
+    )
+    def post(self, request: Request) -> Response:
+        s = RefreshInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        revoke_refresh_token(refresh=s.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["profile"])
+class MeView(APIView):
+    http_method_names = ["get", "patch", "options"]
+
+    @extend_schema(responses={200: ProfileSerializer}, summary="Your profile")
+    def get(self, request: Request) -> Response:
+        return Response(ProfileSerializer(profile_for(request.user)).data)
+
+    @extend_schema(
+        request=ProfileSerializer,
+        responses={200: ProfileSerializer},
+        summary="Change your profile (email is read-only here)",
+    )
+    def patch(self, request: Request) -> Response:
+        s = ProfileSerializer(data=request.data, partial=True)
+        s.is_valid(raise_exception=True)
+        holder = update_profile(user=request.user, **s.validated_data)
+        return Response(ProfileSerializer(holder).data)

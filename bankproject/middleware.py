@@ -1,0 +1,70 @@
+import structlog
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+
+from bankproject.errors import RequestTooLarge, envelope
+
+logger = structlog.get_logger(__name__)
+
+
+class RequestIdHeaderMiddleware:
+    """Echo the request id that django-structlog bound for the logs as `X-Request-ID`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id:
+            response["X-Request-ID"] = request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a body over 1 MiB before anything reads it (DRF's parsers bypass Django's own
+    DATA_UPLOAD_MAX_MEMORY_SIZE check)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            error = RequestTooLarge()
+            return JsonResponse(envelope(error.code, error.message), status=error.http_status)
+        return self.get_response(request)
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's, without the trailing-slash redirect under /api/: a POST to a path without its
+    slash is a plain 404 there instead of a redirect (or, in DEBUG, a RuntimeError)."""
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        if request.path_info.startswith("/api/"):
+            return False
+        return super().should_redirect_with_slash(request)
+
+
+class ApiExceptionMiddleware:
+    """A bug under /api/ still answers with the envelope (never a stack trace or an HTML
+    page, DEBUG or not); the exception is logged with its request id."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/api/"):
+            return None
+        logger.exception("unhandled_exception", path=request.path)
+        return JsonResponse(
+            envelope("server_error", "Something went wrong on our side. Nothing was changed."),
+            status=500,
+        )
