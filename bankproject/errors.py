@@ -46,10 +46,28 @@ class ValidationFailed(BankError):
         super().__init__(message, details=details)
 
 
+class NotFound(BankError):
+    """Unknown, or not yours: the two are indistinguishable on purpose."""
+
+    code = "not_found"
+    http_status = status.HTTP_404_NOT_FOUND
+    message = "Not found."
+
+
 class RequestTooLarge(BankError):
     code = "request_too_large"
     http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     message = "The request body is larger than 1 MiB."
+
+
+class Replay(Exception):
+    """An idempotent request that already ran: answer with its stored response. Raised, so
+    that the open database transaction rolls back having written nothing."""
+
+    def __init__(self, status_code: int, body: Any):
+        self.status_code = status_code
+        self.body = body
+        super().__init__("replay")
 
 
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -113,6 +131,8 @@ class LockedOutError(BankError):
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error from an API view leaves as the envelope."""
     headers: dict[str, str] = {}
+    if isinstance(exc, Replay):
+        return Response(exc.body, status=exc.status_code, headers={"Idempotent-Replayed": "true"})
     if isinstance(exc, BankError):
         set_rollback()
         return Response(

@@ -4,9 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.urls import api_urlpatterns as accounts_api
 from bankproject import errors, health
+from ledger.urls import api_urlpatterns as ledger_api
 
 api_v1 = [
     *accounts_api,
+    *ledger_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: any other path under /api/ is the JSON 404, even with DEBUG on.

@@ -1,0 +1,28 @@
+"""Account numbers: ten digits, the last two an ISO 7064 MOD 97-10 check (as in IBANs), so a
+mistyped digit or two swapped digits are caught before any lookup."""
+
+import secrets
+
+LENGTH = 10
+
+
+def check_digits(body: str) -> str:
+    return f"{98 - (int(body) * 100) % 97:02d}"
+
+
+def new_account_number() -> str:
+    body = f"{secrets.randbelow(90_000_000) + 10_000_000}"  # 8 digits, no leading zero
+    return body + check_digits(body)
+
+
+def is_valid_account_number(number: str) -> bool:
+    return len(number) == LENGTH and number.isdigit() and int(number) % 97 == 1
+
+
+def normalize_account_number(raw: str) -> str:
+    """People type spaces and dashes ("1234 5678 90"); the number is the digits."""
+    return "".join(ch for ch in raw if not ch.isspace() and ch != "-")
+
+
+def format_account_number(number: str) -> str:
+    return f"{number[:4]} {number[4:8]} {number[8:]}"

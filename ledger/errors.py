@@ -1,0 +1,44 @@
+from rest_framework import status
+
+from bankproject.errors import BankError
+
+
+class InsufficientFundsError(BankError):
+    code = "insufficient_funds"
+    message = "The account does not have enough money for this."
+
+
+class AccountInactiveError(BankError):
+    code = "account_inactive"
+    message = "The account is frozen or closed."
+
+
+class CurrencyMismatchError(BankError):
+    code = "currency_mismatch"
+    message = "Both accounts must hold the same currency."
+
+
+class SameAccountError(BankError):
+    code = "same_account"
+    message = "Money cannot be moved from an account to itself."
+
+
+class BalanceNotZeroError(BankError):
+    code = "balance_not_zero"
+    message = "Only an account with a zero balance can be closed."
+
+
+class AlreadyReversedError(BankError):
+    code = "already_reversed"
+    message = "This transaction has already been reversed."
+
+
+class NotReversibleError(BankError):
+    code = "not_reversible"
+    message = "A reversal cannot itself be reversed; post a new transaction."
+
+
+class IdempotencyConflictError(BankError):
+    code = "idempotency_conflict"
+    http_status = status.HTTP_409_CONFLICT
+    message = "This Idempotency-Key was already used with a different request."

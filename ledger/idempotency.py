@@ -1,0 +1,80 @@
+"""Idempotency keys for money-moving requests (API.md, "Idempotency-Key").
+
+`claim()` runs first inside the posting's database transaction: it inserts the key with
+INSERT ... ON CONFLICT DO NOTHING. A concurrent request with the same key waits on the
+unique index until the first commits (PostgreSQL) or cannot begin its write transaction at
+all until then (SQLite, IMMEDIATE), then finds the finished row and replays it. `complete()`
+stores the response in the same transaction, so a crash leaves either both the posting and
+its answer, or neither. A refused request rolls back its claim: a retry runs again.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from bankproject.errors import Replay
+from ledger.errors import IdempotencyConflictError
+from ledger.models import IdempotencyKey, Transaction
+
+
+def fingerprint(*, method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(
+        {"method": method, "path": path, "body": body}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Idempotency:
+    scope: str  # "user:<uuid>", or "card:<uuid>" for card payments
+    key: str
+    fingerprint: str
+    respond: Callable[[Transaction], tuple[int, Any]]  # the response to store and replay
+    _row_id: int | None = None
+    response: tuple[int, Any] | None = None  # what complete() stored, for the first answer
+
+    def claim(self) -> None:
+        """Take the key, or raise Replay / IdempotencyConflictError."""
+        now = timezone.now()
+        self._row_id = self._insert(now)
+        if self._row_id is not None:
+            return
+        existing = IdempotencyKey.objects.get(scope=self.scope, key=self.key)
+        if existing.created_at < now - settings.IDEMPOTENCY_KEY_TTL:
+            existing.delete()  # expired: the key may be used afresh
+            self._row_id = self._insert(now)
+            if self._row_id is not None:
+                return
+            existing = IdempotencyKey.objects.get(scope=self.scope, key=self.key)
+        if existing.fingerprint != self.fingerprint:
+            raise IdempotencyConflictError()
+        raise Replay(existing.response_status, existing.response_body)
+
+    def complete(self, txn: Transaction) -> None:
+        self.response = status_code, body = self.respond(txn)
+        IdempotencyKey.objects.filter(id=self._row_id).update(
+            response_status=status_code, response_body=body, transaction=txn
+        )
+
+    def _insert(self, now) -> int | None:
+        q = connection.ops.quote_name
+        table, scope, key = q(IdempotencyKey._meta.db_table), q("scope"), q("key")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({scope}, {key}, fingerprint, created_at) "  # noqa: S608
+                f"VALUES (%s, %s, %s, %s) ON CONFLICT ({scope}, {key}) DO NOTHING RETURNING id",
+                [
+                    self.scope,
+                    self.key,
+                    self.fingerprint,
+                    connection.ops.adapt_datetimefield_value(now),
+                ],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None

@@ -1,0 +1,218 @@
+from datetime import UTC, datetime, time, timedelta
+
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.currencies import CURRENCY_CHOICES
+from accounts.models import Account
+from accounts.numbers import is_valid_account_number, normalize_account_number
+from bankproject.errors import ValidationFailed
+from bankproject.serializers import StrictSerializer
+from ledger.models import Entry
+
+MAX_AMOUNT = 10**15  # minor units; anything larger is a typo, and stays far from BIGINT
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class MinorUnitsField(serializers.Field):
+    """A positive whole number of minor units. Refuses floats (1.5 and 1.0), strings ("15"),
+    booleans, zero, negatives and absurd sizes: money is never guessed at."""
+
+    default_error_messages = {
+        "type": "Send a whole number of minor units (cents), e.g. 12550 for 125.50.",
+        "positive": "Must be greater than zero.",
+        "too_large": f"Must be at most {MAX_AMOUNT}.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("type")
+        if data <= 0:
+            self.fail("positive")
+        if data >= MAX_AMOUNT:
+            self.fail("too_large")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class AccountNumberField(serializers.CharField):
+    """A payee's account number: spaces and dashes are ignored; the check digits must hold."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=34, **kwargs)
+
+    def to_internal_value(self, data):
+        number = normalize_account_number(super().to_internal_value(data))
+        if not is_valid_account_number(number):
+            raise serializers.ValidationError(
+                "This is not a valid account number: check the digits."
+            )
+        return number
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+class AccountOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "number",
+            "type",
+            "currency",
+            "balance",
+            "available_balance",
+            "status",
+            "nickname",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    available_balance = serializers.IntegerField(read_only=True)
+
+
+class AccountCreateInput(StrictSerializer):
+    type = serializers.ChoiceField(choices=[Account.Type.CHECKING, Account.Type.SAVINGS])
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
+    nickname = serializers.CharField(max_length=140, required=False, default="", allow_blank=True)
+
+
+class AccountPatchInput(StrictSerializer):
+    nickname = serializers.CharField(max_length=140, allow_blank=True)
+
+
+class StatusChangeInput(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class MoneyInput(StrictSerializer):
+    amount = MinorUnitsField()
+    description = serializers.CharField(
+        max_length=140, required=False, default="", allow_blank=True
+    )
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def parse_bound(raw: str, field: str, *, end: bool) -> datetime:
+    """A date means that whole UTC day; a datetime is taken as given (UTC if naive)."""
+    if (day := parse_date(raw)) is not None:
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        return start + timedelta(days=1) if end else start
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationFailed({field: ["Use a date (2026-11-01) or an ISO 8601 datetime."]})
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def history_window(query_params) -> tuple[datetime | None, datetime | None]:
+    since = query_params.get("since")
+    until = query_params.get("until")
+    start = parse_bound(since, "since", end=False) if since else None
+    stop = parse_bound(until, "until", end=True) if until else None
+    if start and stop and start >= stop:
+        raise ValidationFailed({"until": ["Must be after since."]})
+    return start, stop
+
+
+class CounterpartyOutput(serializers.Serializer):
+    name = serializers.CharField()
+    account_number = serializers.CharField(allow_null=True)
+
+
+BANK_NAME = "Northwind Bank"
+
+
+def counterparty_of(entry: Entry) -> dict | None:
+    other = entry.counterparty
+    if other is None:
+        return None
+    if other.is_internal:
+        return {"name": BANK_NAME, "account_number": None}
+    return {"name": other.holder.full_name if other.holder else "", "account_number": other.number}
+
+
+class EntryOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    transaction_id = serializers.UUIDField()
+    kind = serializers.CharField(source="transaction.kind")
+    amount = serializers.IntegerField(help_text="Signed minor units: + credit, - debit.")
+    currency = serializers.CharField()
+    balance_after = serializers.IntegerField()
+    description = serializers.CharField(source="transaction.description")
+    counterparty = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(CounterpartyOutput(allow_null=True))
+    def get_counterparty(self, entry: Entry) -> dict | None:
+        return counterparty_of(entry)
+
+
+class PostedOutput(serializers.Serializer):
+    """A deposit or withdrawal, from the account's side."""
+
+    id = serializers.UUIDField(source="transaction_id")
+    kind = serializers.CharField(source="transaction.kind")
+    account = serializers.UUIDField(source="account_id")
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    balance_after = serializers.IntegerField()
+    description = serializers.CharField(source="transaction.description")
+    created_at = serializers.DateTimeField()
+
+    def get_amount(self, entry: Entry) -> int:
+        return abs(entry.amount)
+
+
+# --- transfers --------------------------------------------------------------------------------
+
+
+class TransferInput(StrictSerializer):
+    from_account = serializers.UUIDField()
+    to_account_number = AccountNumberField()
+    amount = MinorUnitsField()
+    description = serializers.CharField(
+        max_length=140, required=False, default="", allow_blank=True
+    )
+
+
+class TransferOutput(serializers.Serializer):
+    """A transfer seen from the caller's side, built from the caller's own entry."""
+
+    id = serializers.UUIDField(source="transaction_id")
+    direction = serializers.SerializerMethodField()
+    from_account = serializers.SerializerMethodField()
+    from_account_number = serializers.SerializerMethodField()
+    to_account_number = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    status = serializers.SerializerMethodField()
+    description = serializers.CharField(source="transaction.description")
+    created_at = serializers.DateTimeField()
+
+    def get_direction(self, entry: Entry) -> str:
+        return "sent" if entry.amount < 0 else "received"
+
+    def get_from_account(self, entry: Entry) -> str | None:
+        return str(entry.account_id) if entry.amount < 0 else None
+
+    def get_from_account_number(self, entry: Entry) -> str:
+        return entry.account.number if entry.amount < 0 else entry.counterparty.number
+
+    def get_to_account_number(self, entry: Entry) -> str:
+        return entry.counterparty.number if entry.amount < 0 else entry.account.number
+
+    def get_amount(self, entry: Entry) -> int:
+        return abs(entry.amount)
+
+    def get_status(self, entry: Entry) -> str:
+        return "posted"

@@ -1,0 +1,281 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Account
+from accounts.selectors import account_get, account_get_for_staff, accounts_for, payee_get
+from bankproject.errors import ValidationFailed
+from bankproject.pagination import NewestFirstCursorPagination
+from bankproject.permissions import IsStaff
+from bankproject.schema import bank_errors
+from ledger import services
+from ledger.idempotency import Idempotency, fingerprint
+from ledger.models import Entry
+from ledger.selectors import entries_for, transfer_get, transfers_for
+from ledger.serializers import (
+    AccountCreateInput,
+    AccountOutput,
+    AccountPatchInput,
+    EntryOutput,
+    MoneyInput,
+    PostedOutput,
+    StatusChangeInput,
+    TransferInput,
+    TransferOutput,
+    history_window,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="1-255 characters. A retry with the same key and body returns the first "
+    "response (header `Idempotent-Replayed: true`) and posts nothing; another body is a 409.",
+)
+CONFLICT = "`idempotency_conflict`: the Idempotency-Key was used with a different request."
+INACTIVE = "`account_inactive`: the account is frozen or closed."
+
+
+def idempotency_for(request: Request, *, respond) -> Idempotency | None:
+    """The request's Idempotency-Key, scoped to the caller, or None when it sent none."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255:
+        raise ValidationFailed({"Idempotency-Key": ["Must be 1 to 255 characters."]})
+    return Idempotency(
+        scope=f"user:{request.user.pk}",
+        key=key,
+        fingerprint=fingerprint(method=request.method, path=request.path, body=request.data),
+        respond=respond,
+    )
+
+
+def answer(idempotency: Idempotency | None, respond, txn) -> Response:
+    status_code, body = idempotency.response if idempotency else respond(txn)
+    return Response(body, status=status_code)
+
+
+class EntryPagination(NewestFirstCursorPagination):
+    pass
+
+
+@extend_schema(tags=["accounts"])
+class AccountViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AccountOutput
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "options"]
+    staff_actions = {"deposits", "withdrawals", "freeze", "unfreeze", "close"}
+
+    def get_permissions(self):
+        if self.action in self.staff_actions:
+            return [IsStaff()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Account.objects.none()
+        return accounts_for(self.request.user).order_by("created_at", "id")
+
+    def get_object(self):
+        if self.action in self.staff_actions:
+            return account_get_for_staff(id=self.kwargs["pk"])
+        return account_get(user=self.request.user, id=self.kwargs["pk"])
+
+    @extend_schema(summary="Your accounts")
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=AccountCreateInput, responses={201: AccountOutput}, summary="Open an account"
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        s = AccountCreateInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        account = services.open_account(owner=request.user, **s.validated_data)
+        return Response(AccountOutput(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="One of your accounts")
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        request=AccountPatchInput, responses={200: AccountOutput}, summary="Rename an account"
+    )
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        account = self.get_object()
+        s = AccountPatchInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        account = services.rename_account(account=account, nickname=s.validated_data["nickname"])
+        return Response(AccountOutput(account).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since", str, description="A date (that whole UTC day) or a datetime."
+            ),
+            OpenApiParameter(
+                "until", str, description="A date (that whole UTC day) or a datetime."
+            ),
+            OpenApiParameter(
+                "limit", int, description="Rows per page: 25 by default, at most 100."
+            ),
+            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+        ],
+        responses={200: EntryOutput(many=True)},
+        summary="An account's history, newest first",
+    )
+    @action(detail=True, methods=["get"], pagination_class=EntryPagination)
+    def transactions(self, request: Request, pk=None) -> Response:
+        account = self.get_object()
+        since, until = history_window(request.query_params)
+        page = self.paginate_queryset(entries_for(account, since=since, until=until))
+        return self.get_paginated_response(EntryOutput(page, many=True).data)
+
+    def _post_money(self, request: Request, service) -> Response:
+        account = self.get_object()
+        s = MoneyInput(data=request.data)
+        s.is_valid(raise_exception=True)
+
+        def respond(txn):
+            return status.HTTP_201_CREATED, PostedOutput(
+                txn.posted_entries[1 if service is services.deposit else 0]
+            ).data
+
+        idempotency = idempotency_for(request, respond=respond)
+        txn = service(
+            account=account, initiated_by=request.user, idempotency=idempotency, **s.validated_data
+        )
+        return answer(idempotency, respond, txn)
+
+    @extend_schema(
+        request=MoneyInput,
+        responses={201: PostedOutput, **bank_errors(s409=CONFLICT, s422=INACTIVE)},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Deposit cash into an account (staff only)",
+    )
+    @action(detail=True, methods=["post"])
+    def deposits(self, request: Request, pk=None) -> Response:
+        return self._post_money(request, services.deposit)
+
+    @extend_schema(
+        request=MoneyInput,
+        responses={
+            201: PostedOutput,
+            **bank_errors(s409=CONFLICT, s422="`insufficient_funds` or `account_inactive`."),
+        },
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Withdraw cash from an account (staff only)",
+    )
+    @action(detail=True, methods=["post"])
+    def withdrawals(self, request: Request, pk=None) -> Response:
+        return self._post_money(request, services.withdraw)
+
+    def _change_status(self, request: Request, service) -> Response:
+        account = self.get_object()
+        s = StatusChangeInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        account = service(account=account, reason=s.validated_data["reason"], by=request.user)
+        return Response(AccountOutput(account).data)
+
+    @extend_schema(
+        request=StatusChangeInput,
+        responses={
+            200: AccountOutput,
+            **bank_errors(s422="`account_inactive`: the account is closed."),
+        },
+        summary="Freeze an account: it neither sends nor receives (staff only)",
+    )
+    @action(detail=True, methods=["post"])
+    def freeze(self, request: Request, pk=None) -> Response:
+        return self._change_status(request, services.freeze_account)
+
+    @extend_schema(
+        request=StatusChangeInput,
+        responses={
+            200: AccountOutput,
+            **bank_errors(s422="`account_inactive`: the account is closed."),
+        },
+        summary="Unfreeze an account (staff only)",
+    )
+    @action(detail=True, methods=["post"])
+    def unfreeze(self, request: Request, pk=None) -> Response:
+        return self._change_status(request, services.unfreeze_account)
+
+    @extend_schema(
+        request=StatusChangeInput,
+        responses={
+            200: AccountOutput,
+            **bank_errors(s422="`balance_not_zero` or `account_inactive`."),
+        },
+        summary="Close an account for good; it must be empty (staff only)",
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk=None) -> Response:
+        return self._change_status(request, services.close_account)
+
+
+@extend_schema(tags=["transfers"])
+class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TransferOutput
+    lookup_value_converter = "uuid"
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Entry.objects.none()
+        return transfers_for(self.request.user)
+
+    def get_object(self):
+        return transfer_get(user=self.request.user, id=self.kwargs["pk"])
+
+    @extend_schema(summary="Transfers you sent or received, newest first")
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One transfer")
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        request=TransferInput,
+        responses={
+            201: TransferOutput,
+            **bank_errors(
+                s409=CONFLICT,
+                s422="`insufficient_funds`, `account_inactive`, `currency_mismatch` "
+                "or `same_account`.",
+            ),
+        },
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Send money to an account number",
+    )
+    def create(self, request: Request) -> Response:
+        s = TransferInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        v, user = s.validated_data, request.user
+        source = account_get(user=user, id=v["from_account"])
+        destination = payee_get(number=v["to_account_number"])
+
+        def respond(txn):
+            return status.HTTP_201_CREATED, TransferOutput(txn.posted_entries[0]).data
+
+        idempotency = idempotency_for(request, respond=respond)
+        txn = services.transfer(
+            source=source,
+            destination=destination,
+            amount=v["amount"],
+            initiated_by=user,
+            description=v["description"],
+            idempotency=idempotency,
+        )
+        return answer(idempotency, respond, txn)
