@@ -140,7 +140,7 @@ def open_account(*, owner: User, type: str, currency: str, nickname: str = "") -
     raise RuntimeError("Could not draw a free account number.")
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic  # not durable: the admin's change form already runs in a transaction
 def rename_account(*, account: Account, nickname: str) -> Account:
     Account.objects.filter(pk=account.pk).update(nickname=nickname)
     account.nickname = nickname

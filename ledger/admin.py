@@ -1,0 +1,307 @@
+"""Staff screens. Read-mostly: money moves and status changes go through the ledger services
+(the same ones the API calls), with who did it and why; ledger rows are never edited."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.currencies import exponent, format_money, to_minor
+from accounts.models import Account, AccountStatusChange
+from bankproject.errors import BankError
+from ledger import services
+from ledger.models import Entry, IdempotencyKey, Transaction
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # corrections are reversing transactions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MoneyForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.001"), max_digits=18, decimal_places=3)
+    description = forms.CharField(max_length=140, required=False)
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.fields["amount"].help_text = f"In {currency}, e.g. 125.50"
+        self.fields["amount"].decimal_places = exponent(currency)
+
+    def clean_amount(self) -> int:
+        try:
+            return to_minor(self.cleaned_data["amount"], self.currency)
+        except (ValueError, InvalidOperation) as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class StatusChangeInline(ReadOnlyInline):
+    model = AccountStatusChange
+    fields = ["created_at", "from_status", "to_status", "reason", "changed_by"]
+    readonly_fields = fields
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "holder",
+        "type",
+        "currency",
+        "balance_display",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "type", "currency"]
+    search_fields = ["number", "holder__user__email", "holder__first_name", "holder__last_name"]
+    list_select_related = ["holder"]
+    readonly_fields = [
+        "id",
+        "number",
+        "holder",
+        "type",
+        "currency",
+        "balance_display",
+        "status",
+        "created_at",
+        "money_links",
+    ]
+    fields = [*readonly_fields[:-1], "nickname", "money_links"]
+    inlines = [StatusChangeInline]
+    actions = ["freeze_selected", "unfreeze_selected", "close_selected"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # customers open accounts; the bank's own appear on first use
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.rename_account(account=obj, nickname=form.cleaned_data["nickname"])
+
+    @admin.display(description="Balance", ordering="balance")
+    def balance_display(self, account: Account) -> str:
+        return format_money(account.balance, account.currency)
+
+    @admin.display(description="Move money")
+    def money_links(self, account: Account) -> str:
+        if account.is_internal or account.pk is None:
+            return "-"
+        return format_html(
+            '<a class="button" href="{}">Deposit</a> <a class="button" href="{}">Withdraw</a>',
+            reverse("admin:ledger_account_deposit", args=[account.pk]),
+            reverse("admin:ledger_account_withdraw", args=[account.pk]),
+        )
+
+    # --- deposit / withdraw: a form, then the ledger service --------------------------------
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<uuid:account_id>/deposit/",
+                self.admin_site.admin_view(self.money_view),
+                {"service": "deposit"},
+                name="ledger_account_deposit",
+            ),
+            path(
+                "<uuid:account_id>/withdraw/",
+                self.admin_site.admin_view(self.money_view),
+                {"service": "withdraw"},
+                name="ledger_account_withdraw",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def money_view(self, request: HttpRequest, account_id, service: str):
+        if not self.has_view_permission(request) or not request.user.is_staff:
+            raise PermissionDenied
+        account = get_object_or_404(
+            Account.objects.exclude(type=Account.Type.INTERNAL), pk=account_id
+        )
+        form = MoneyForm(request.POST or None, currency=account.currency)
+        if request.method == "POST" and form.is_valid():
+            post_money = services.deposit if service == "deposit" else services.withdraw
+            try:
+                post_money(
+                    account=account,
+                    amount=form.cleaned_data["amount"],
+                    description=form.cleaned_data["description"],
+                    initiated_by=request.user,
+                )
+            except BankError as error:
+                form.add_error("amount", error.message)
+            else:
+                verb = "Deposited" if service == "deposit" else "Withdrew"
+                amount = format_money(form.cleaned_data["amount"], account.currency)
+                self.message_user(request, f"{verb} {amount} on {account}.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:accounts_account_change", args=[account.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{service.title()} · {account}",
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+            "service": service,
+        }
+        return TemplateResponse(request, "admin/ledger/money_form.html", context)
+
+    # --- freeze / unfreeze / close: actions that ask why ------------------------------------
+
+    def _status_action(self, request, queryset, service, label: str):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                done, refused = 0, []
+                for account in queryset:
+                    try:
+                        service(
+                            account=account, reason=form.cleaned_data["reason"], by=request.user
+                        )
+                        done += 1
+                    except BankError as error:
+                        refused.append(f"{account}: {error.message}")
+                if done:
+                    self.message_user(request, f"{label}: {done} account(s).", messages.SUCCESS)
+                for line in refused:
+                    self.message_user(request, line, messages.ERROR)
+                return None
+        else:
+            form = ReasonForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label} accounts",
+            "accounts": queryset,
+            "form": form,
+            "action": request.POST.get("action"),
+            "label": label,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/ledger/reason_form.html", context)
+
+    @admin.action(description="Freeze selected accounts")
+    def freeze_selected(self, request, queryset):
+        return self._status_action(request, queryset, services.freeze_account, "Freeze")
+
+    @admin.action(description="Unfreeze selected accounts")
+    def unfreeze_selected(self, request, queryset):
+        return self._status_action(request, queryset, services.unfreeze_account, "Unfreeze")
+
+    @admin.action(description="Close selected accounts (final; balance must be zero)")
+    def close_selected(self, request, queryset):
+        return self._status_action(request, queryset, services.close_account, "Close")
+
+
+class EntryInline(ReadOnlyInline):
+    model = Entry
+    fields = ["account", "amount", "currency", "balance_after", "counterparty", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "description", "initiated_by", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["=id", "description", "entries__account__number"]
+    list_select_related = ["initiated_by"]
+    readonly_fields = ["id", "kind", "description", "initiated_by", "reverses", "created_at"]
+    inlines = [EntryInline]
+    actions = ["reverse_selected"]
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Reverse selected transactions (a new, opposite transaction)")
+    def reverse_selected(self, request, queryset):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                for original in queryset:
+                    try:
+                        services.reverse(
+                            original=original,
+                            initiated_by=request.user,
+                            reason=form.cleaned_data["reason"],
+                        )
+                        self.message_user(request, f"Reversed {original.id}.", messages.SUCCESS)
+                    except BankError as error:
+                        self.message_user(
+                            request, f"{original.id}: {error.message}", messages.ERROR
+                        )
+                return None
+        else:
+            form = ReasonForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reverse transactions",
+            "accounts": queryset,
+            "form": form,
+            "action": request.POST.get("action"),
+            "label": "Reverse",
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/ledger/reason_form.html", context)
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "account", "amount", "currency", "balance_after", "transaction"]
+    list_filter = ["currency"]
+    search_fields = ["account__number", "=transaction__id"]
+    list_select_related = ["account", "transaction"]
+    readonly_fields = [
+        "id",
+        "transaction",
+        "account",
+        "counterparty",
+        "amount",
+        "currency",
+        "balance_after",
+        "created_at",
+    ]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    list_display = ["scope", "key", "response_status", "transaction", "created_at"]
+    search_fields = ["scope", "key"]
+    readonly_fields = [
+        "scope",
+        "key",
+        "fingerprint",
+        "response_status",
+        "response_body",
+        "transaction",
+        "created_at",
+    ]
