@@ -3,6 +3,7 @@ anything above 100 is served as 100. No COUNT(*): one extra row tells whether th
 
 from collections import OrderedDict
 
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -100,6 +101,12 @@ class NewestFirstCursorPagination(CursorPagination):
 
     def get_page_size(self, request):
         return parse_limit(request)
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # DRF answers a bad cursor with 404; it is bad input, not a lost row
+            raise ValidationFailed({"cursor": ["This cursor is not valid; use `next`."]}) from None
 
     def get_paginated_response(self, data):
         return Response(
