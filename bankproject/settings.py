@@ -115,9 +115,8 @@ TEMPLATES = [
 # readers run beside the one writer, IMMEDIATE takes the write lock when a transaction
 # begins (so two read-then-write transactions cannot deadlock on lock upgrade), and the
 # busy timeout makes a second writer wait for the lock instead of raising "database is locked".
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bank.sqlite3'}"),
-}
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'bank.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {

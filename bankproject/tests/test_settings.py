@@ -59,3 +59,35 @@ def test_debug_false_is_production_too():
 
     assert result.returncode != 0
     assert "must be set" in result.stderr
+
+
+def test_redis_url_switches_the_cache_to_redis_and_it_works():
+    script = (
+        "from django.core.cache import cache; from django.conf import settings; "
+        "print(settings.CACHES['default']['BACKEND']); "
+        "cache.set('ci-probe', 42, 5); print(cache.get('ci-probe'))"
+    )
+
+    result = manage("shell", "-c", script, REDIS_URL="redis://127.0.0.1:6379/15")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["django.core.cache.backends.redis.RedisCache", "42"]
+
+
+def test_without_redis_the_cache_is_the_database():
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.CACHES)")
+
+    assert "DatabaseCache" in result.stdout
+
+
+def test_sqlite_runs_with_wal_and_a_busy_timeout(tmp_path):
+    script = (
+        "from django.db import connection; c = connection.cursor(); "
+        "mode = c.execute('PRAGMA journal_mode').fetchone()[0]; "
+        "print(mode, c.execute('PRAGMA busy_timeout').fetchone()[0])"
+    )
+
+    result = manage("shell", "-c", script, VAR_DIR=str(tmp_path), DATABASE_URL="")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["wal", "30000"]
