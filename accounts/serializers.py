@@ -1,11 +1,7 @@
-import re
-from datetime import date
-
 from rest_framework import serializers
 
+from accounts.validators import validate_date_of_birth, validate_phone
 from bankproject.serializers import StrictSerializer
-
-PHONE = re.compile(r"^\+?[0-9 ()-]{6,31}$")
 
 
 class SignupInput(StrictSerializer):
@@ -43,16 +39,6 @@ class ProfileSerializer(StrictSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
-    phone = serializers.CharField(max_length=32, allow_blank=True)
+    phone = serializers.CharField(max_length=32, allow_blank=True, validators=[validate_phone])
     address = serializers.CharField(max_length=300, allow_blank=True)
-    date_of_birth = serializers.DateField(allow_null=True)
-
-    def validate_phone(self, value: str) -> str:
-        if value and not PHONE.match(value):
-            raise serializers.ValidationError("Enter a phone number such as +44 20 7946 0000.")
-        return value
-
-    def validate_date_of_birth(self, value: date | None) -> date | None:
-        if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise serializers.ValidationError("Enter a date of birth in the past.")
-        return value
+    date_of_birth = serializers.DateField(allow_null=True, validators=[validate_date_of_birth])

@@ -221,5 +221,6 @@ def lockout_response(request: HttpRequest, credentials: dict | None = None, *arg
     else:
         context = {"status": 429, "message": error.message}
         response = render(request, "errors/error.html", context, status=429)
-    response.headers.update(error.headers)
+    for name, value in error.headers.items():  # ResponseHeaders has no update()
+        response[name] = value
     return response

@@ -3,8 +3,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.urls import api_urlpatterns as accounts_api
-from bankproject import errors, health
+from accounts.urls import page_urlpatterns as accounts_pages
+from bankproject import errors, health, pages
 from ledger.urls import api_urlpatterns as ledger_api
+from ledger.urls import page_urlpatterns as ledger_pages
 
 api_v1 = [
     *accounts_api,
@@ -15,7 +17,16 @@ api_v1 = [
     re_path(r"^.*$", errors.handler404),
 ]
 
+# The customer portal: server-rendered pages on session auth, from the same selectors and
+# services as the API.
+portal = [
+    path("", pages.landing, name="landing"),
+    *accounts_pages,
+    *ledger_pages,
+]
+
 urlpatterns = [
+    path("", include((portal, "pages"))),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include((api_v1, "api"))),

@@ -4,7 +4,7 @@ their own accounts."""
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Account, User
 from bankproject.errors import NotFound
@@ -44,3 +44,37 @@ def transfer_get(*, user: User, id: UUID) -> Entry:
     if entry := transfers_for(user).filter(transaction_id=id).first():
         return entry
     raise NotFound()
+
+
+def recent_entries_for(user: User, *, limit: int = 10) -> list[Entry]:
+    """The newest entries across all of the user's accounts, for the dashboard."""
+    return list(
+        Entry.objects.filter(account__holder__user=user)
+        .select_related("account", "transaction", "counterparty__holder")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def balance_points(
+    accounts: list[Account], *, since: datetime
+) -> dict[UUID, tuple[int, list[tuple[datetime, int]]]]:
+    """For each account (already the caller's, from `accounts_for`): its balance when `since`
+    began and every (time, balance_after) from then on, oldest first. Two queries in all."""
+    ids = [account.pk for account in accounts]
+    before = Entry.objects.filter(account=OuterRef("pk"), created_at__lt=since).order_by(
+        "-created_at", "-id"
+    )
+    opening = dict(
+        Account.objects.filter(pk__in=ids)
+        .annotate(opening=Subquery(before.values("balance_after")[:1]))
+        .values_list("pk", "opening")
+    )
+    points: dict[UUID, list[tuple[datetime, int]]] = {pk: [] for pk in ids}
+    rows = (
+        Entry.objects.filter(account_id__in=ids, created_at__gte=since)
+        .order_by("created_at", "id")
+        .values_list("account_id", "created_at", "balance_after")
+    )
+    for account_id, created_at, balance_after in rows:
+        points[account_id].append((created_at, balance_after))
+    return {pk: (opening.get(pk) or 0, points[pk]) for pk in ids}

@@ -4,27 +4,49 @@ parsed, and the entrypoint runs outside a container)."""
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Account, User
+from ledger.checks import check_ledger
+from ledger.models import Entry
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
 def test_seed_is_idempotent():
-    call_command("seed", verbosity=0)
-    users = User.objects.count()
+    call_command("seed", "--users", "4", verbosity=0)
+    users, entries = User.objects.count(), Entry.objects.count()
 
-    call_command("seed", verbosity=0)
+    call_command("seed", "--users", "4", verbosity=0)
 
-    assert User.objects.count() == users
+    assert (User.objects.count(), Entry.objects.count()) == (users, entries)
     assert User.objects.filter(email="demo@example.com").exists()
     assert User.objects.get(email="staff@example.com").is_staff
+
+
+@pytest.mark.django_db
+def test_seed_posts_six_months_of_balanced_history():
+    call_command("seed", "--users", "4", verbosity=0)
+
+    demo = User.objects.get(email="demo@example.com")
+    accounts = Account.objects.filter(holder__user=demo)
+    entries = Entry.objects.filter(account__in=accounts)
+    oldest = entries.order_by("created_at").first().created_at
+    assert demo.check_password("demo-password-2026")
+    assert demo.holder.address and demo.holder.full_name == "Dana Demo"
+    assert {a.type for a in accounts} == {"checking", "savings"}
+    assert len({a.currency for a in accounts}) >= 2
+    assert timezone.now() - oldest > timedelta(days=170)
+    assert entries.filter(transaction__description__startswith="Salary").count() >= 5
+    assert entries.filter(counterparty__holder__user__email__endswith="@example.com").exists()
+    assert check_ledger().ok
 
 
 @pytest.mark.django_db

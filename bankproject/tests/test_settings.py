@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")}
+    inherited = ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -71,7 +72,7 @@ def test_redis_url_switches_the_cache_to_redis_and_it_works():
     result = manage("shell", "-c", script, REDIS_URL="redis://127.0.0.1:6379/15")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["django.core.cache.backends.redis.RedisCache", "42"]
+    assert result.stdout.split()[-2:] == ["bankproject.cache.RedisCache", "42"]
 
 
 def test_without_redis_the_cache_is_the_database():

@@ -1,0 +1,46 @@
+"""Template filters for the portal: money and account numbers, formatted in one place.
+
+{% load bank %}
+{{ account.balance|money:account.currency }}      EUR 1,250.00
+{{ entry.amount|signed_money:entry.currency }}    +EUR 125.50 / (minus) EUR 12.00
+{{ account.number|account_number }}               1234 5678 90
+"""
+
+from django import template
+
+from accounts.currencies import format_money, to_major
+from accounts.numbers import format_account_number
+
+register = template.Library()
+
+MINUS = "\u2212"  # a typographic minus, as wide as the plus in tabular figures
+
+
+@register.filter
+def money(amount: int | None, currency: str) -> str:
+    if amount is None or not currency:
+        return ""
+    return format_money(int(amount), currency)
+
+
+@register.filter
+def signed_money(amount: int | None, currency: str) -> str:
+    """A credit with a plus, a debit with a minus sign."""
+    if amount is None or not currency:
+        return ""
+    amount = int(amount)
+    sign = "+" if amount > 0 else MINUS if amount < 0 else ""
+    return f"{sign}{format_money(abs(amount), currency)}"
+
+
+@register.filter
+def major(amount: int | None, currency: str) -> str:
+    """12550, "EUR" -> "125.50": a minor-unit amount as a person types it in a form."""
+    if amount is None or not currency:
+        return ""
+    return str(to_major(int(amount), currency))
+
+
+@register.filter
+def account_number(number: str | None) -> str:
+    return format_account_number(number) if number else ""

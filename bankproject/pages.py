@@ -1,0 +1,23 @@
+"""The portal's front door, and what every page view shares."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from bankproject.errors import BankError, ValidationFailed
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("pages:dashboard")
+    return render(request, "landing.html")
+
+
+def show_refusal(form, error: BankError, field: str | None = None) -> None:
+    """A service's refusal on the form: a validation error's messages beside the fields it
+    names, any other refusal beside `field` (or above the form when it concerns none)."""
+    if isinstance(error, ValidationFailed):
+        for name, field_messages in error.details.items():
+            for message in field_messages:
+                form.add_error(name if name in form.fields else None, message)
+        return
+    form.add_error(field if field in form.fields else None, error.message)

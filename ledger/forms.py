@@ -1,0 +1,103 @@
+"""The portal's forms for accounts and transfers. Shape only: which accounts are yours, whether
+a payee exists and whether the money is there are answered by selectors and services."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from accounts.currencies import CURRENCY_CHOICES, format_money
+from accounts.models import Account
+from accounts.numbers import (
+    format_account_number,
+    is_valid_account_number,
+    normalize_account_number,
+)
+
+ACCOUNT_TYPES = [(Account.Type.CHECKING, "Checking"), (Account.Type.SAVINGS, "Savings")]
+
+
+class AccountOpenForm(forms.Form):
+    type = forms.ChoiceField(
+        label="Type of account", choices=ACCOUNT_TYPES, widget=forms.RadioSelect, initial="checking"
+    )
+    currency = forms.ChoiceField(
+        label="Currency",
+        choices=CURRENCY_CHOICES,
+        initial="EUR",
+        help_text="An account holds one currency; it cannot be changed later.",
+    )
+    nickname = forms.CharField(
+        label="Nickname (optional)",
+        max_length=140,
+        required=False,
+        help_text='A name only you see, e.g. "Holiday fund".',
+    )
+
+
+class TransferForm(forms.Form):
+    """Step one of a transfer; the confirmation step posts the same fields back, hidden."""
+
+    from_account = forms.ChoiceField(label="From")
+    to_account_number = forms.CharField(
+        label="Payee's account number",
+        max_length=34,
+        help_text="Ten digits, e.g. 1234 5678 90. Spaces are fine.",
+        widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    amount = forms.CharField(
+        label="Amount",
+        max_length=24,
+        help_text="In the currency of the account you send from, e.g. 125.50.",
+        widget=forms.TextInput({"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        label="Reference (optional)",
+        max_length=140,
+        required=False,
+        help_text="The payee sees it beside the payment.",
+    )
+
+    def __init__(self, *args, accounts: list[Account], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_account"].choices = [
+            (str(account.pk), account_label(account)) for account in accounts
+        ]
+
+    def clean_to_account_number(self) -> str:
+        number = normalize_account_number(self.cleaned_data["to_account_number"])
+        if not is_valid_account_number(number):
+            raise forms.ValidationError("This is not a valid account number: check the digits.")
+        return number
+
+    def clean_amount(self) -> Decimal:
+        raw = self.cleaned_data["amount"].strip()
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            raise forms.ValidationError("Enter an amount in figures, such as 125.50.") from None
+        if not amount.is_finite() or amount <= 0:
+            raise forms.ValidationError("Enter an amount greater than zero.")
+        return amount
+
+
+class TransferConfirmForm(TransferForm):
+    """The confirmation: the same fields plus the key that makes a double submission post
+    once. `action` is "send", or "edit" to go back to the form."""
+
+    idempotency_key = forms.CharField(max_length=255, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[("send", "send"), ("edit", "edit")])
+
+
+class HistoryFilterForm(forms.Form):
+    """The history's date window. Parsed by the same code as the API's `since` and `until`."""
+
+    since = forms.CharField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
+    until = forms.CharField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+
+
+def account_label(account: Account) -> str:
+    name = account.nickname or account.get_type_display()
+    return (
+        f"{name} · {format_money(account.balance, account.currency)} · "
+        f"{format_account_number(account.number)}"
+    )
