@@ -16,7 +16,9 @@ def new_account_number() -> str:
 
 
 def is_valid_account_number(number: str) -> bool:
-    return len(number) == LENGTH and number.isdigit() and int(number) % 97 == 1
+    # isascii: "²" and "٣" are isdigit() too; the first makes int() raise, the second would
+    # pass the check and then match no stored number.
+    return len(number) == LENGTH and number.isascii() and number.isdigit() and int(number) % 97 == 1
 
 
 def normalize_account_number(raw: str) -> str:

@@ -18,7 +18,7 @@ def parse_limit(request) -> int:
     raw = request.query_params.get("limit")
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²".isdigit(), int("²") raises
         raise ValidationFailed({"limit": ["Must be a whole number of at least 1."]})
     return min(int(raw), MAX_LIMIT)
 
@@ -42,7 +42,7 @@ class LimitPagination(BasePagination):
         self.request = request
         self.limit = parse_limit(request)
         raw_offset = request.query_params.get("offset", "0")
-        if not raw_offset.isdigit():
+        if not (raw_offset.isascii() and raw_offset.isdigit()):
             raise ValidationFailed({"offset": ["Must be a whole number of at least 0."]})
         self.offset = int(raw_offset)
         rows = list(queryset[self.offset : self.offset + self.limit + 1])

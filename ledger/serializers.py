@@ -3,7 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import serializers, status
 
 from accounts.currencies import CURRENCY_CHOICES
 from accounts.models import Account
@@ -102,13 +102,14 @@ class MoneyInput(StrictSerializer):
 
 def parse_bound(raw: str, field: str, *, end: bool) -> datetime:
     """A date means that whole UTC day; a datetime is taken as given (UTC if naive)."""
-    if (day := parse_date(raw)) is not None:
+    try:  # both raise ValueError on a well-formed impossible value (2026-13-01, 25:00)
+        day = parse_date(raw)
+        moment = None if day is not None else parse_datetime(raw)
+    except ValueError:
+        day = moment = None
+    if day is not None:
         start = datetime.combine(day, time.min, tzinfo=UTC)
         return start + timedelta(days=1) if end else start
-    try:
-        moment = parse_datetime(raw)
-    except ValueError:
-        moment = None
     if moment is None:
         raise ValidationFailed({field: ["Use a date (2026-11-01) or an ISO 8601 datetime."]})
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -216,3 +217,14 @@ class TransferOutput(serializers.Serializer):
 
     def get_status(self, entry: Entry) -> str:
         return "posted"
+
+
+# One instance for every response: a serializer deep-copies its declared fields each time one
+# is made, and to_representation() keeps no state, so sharing it between threads is safe.
+_TRANSFER_OUTPUT = TransferOutput()
+
+
+def transfer_response(txn) -> tuple[int, dict]:
+    """What a posted transfer answers, stored with its idempotency key and replayed: the API's
+    201 body, and what the portal's confirmation step finds again on a double submission."""
+    return status.HTTP_201_CREATED, _TRANSFER_OUTPUT.to_representation(txn.posted_entries[0])
