@@ -1,11 +1,19 @@
 import structlog
 from django.conf import settings
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django_structlog.signals import bind_extra_request_metadata
 
 from bankproject.errors import RequestTooLarge, envelope
 
 logger = structlog.get_logger(__name__)
+
+
+@receiver(bind_extra_request_metadata, dispatch_uid="bank-bind-peer-address")
+def bind_peer_address(request: HttpRequest, **kwargs) -> None:
+    """Every log line of a request names the peer's address (settings: IP_LOGGING_ENABLED)."""
+    structlog.contextvars.bind_contextvars(ip=request.META.get("REMOTE_ADDR"))
 
 
 class RequestIdHeaderMiddleware:

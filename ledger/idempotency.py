@@ -57,10 +57,27 @@ class Idempotency:
         raise Replay(existing.response_status, existing.response_body)
 
     def complete(self, txn: Transaction) -> None:
+        sql, params = self.completion(txn)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def completion(self, txn: Transaction) -> tuple[str, list]:
+        """The UPDATE that stores the response, for the caller to run in its transaction (the
+        ledger's `post` sends it in one round trip with the posting's own writes)."""
         self.response = status_code, body = self.respond(txn)
-        IdempotencyKey.objects.filter(id=self._row_id).update(
-            response_status=status_code, response_body=body, transaction=txn
+        q = connection.ops.quote_name
+        table = q(IdempotencyKey._meta.db_table)
+        body_field = IdempotencyKey._meta.get_field("response_body")
+        sql = (
+            f"UPDATE {table} SET response_status = %s, response_body = %s, "  # noqa: S608
+            "transaction_id = %s WHERE id = %s"
         )
+        return sql, [
+            status_code,
+            body_field.get_db_prep_save(body, connection),
+            Transaction._meta.pk.get_db_prep_value(txn.pk, connection),
+            self._row_id,
+        ]
 
     def _insert(self, now) -> int | None:
         q = connection.ops.quote_name

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account
-from accounts.selectors import account_get, account_get_for_staff, accounts_for, payee_get
+from accounts.selectors import account_get, account_get_for_staff, accounts_for
 from bankproject.errors import ValidationFailed
 from bankproject.pagination import NewestFirstCursorPagination
 from bankproject.permissions import IsStaff
@@ -26,6 +26,7 @@ from ledger.serializers import (
     TransferInput,
     TransferOutput,
     history_window,
+    transfer_response,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -44,8 +45,9 @@ def idempotency_for(request: Request, *, respond) -> Idempotency | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 255:
-        raise ValidationFailed({"Idempotency-Key": ["Must be 1 to 255 characters."]})
+    # Printable only: a control character (NUL above all) cannot be stored in PostgreSQL text.
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationFailed({"Idempotency-Key": ["Must be 1 to 255 printable characters."]})
     return Idempotency(
         scope=f"user:{request.user.pk}",
         key=key,
@@ -262,20 +264,8 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request: Request) -> Response:
         s = TransferInput(data=request.data)
         s.is_valid(raise_exception=True)
-        v, user = s.validated_data, request.user
-        source = account_get(user=user, id=v["from_account"])
-        destination = payee_get(number=v["to_account_number"])
-
-        def respond(txn):
-            return status.HTTP_201_CREATED, TransferOutput(txn.posted_entries[0]).data
-
-        idempotency = idempotency_for(request, respond=respond)
-        txn = services.transfer(
-            source=source,
-            destination=destination,
-            amount=v["amount"],
-            initiated_by=user,
-            description=v["description"],
-            idempotency=idempotency,
+        idempotency = idempotency_for(request, respond=transfer_response)
+        txn = services.transfer_to_number(
+            initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )
-        return answer(idempotency, respond, txn)
+        return answer(idempotency, transfer_response, txn)

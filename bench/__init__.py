@@ -1,0 +1,21 @@
+"""Benchmarks of the bank, run by hand; they print figures and never fail on a timing.
+
+    python -m bench transfers [--quick] [--fresh] [--database-url URL] [--clients 1,8,32]
+        Transfers per second and p50/p95 latency through ledger.services.transfer (threads in
+        this process) and over HTTP (gunicorn started from bench/gunicorn.conf.py, a load
+        generator of Python threads with keep-alive connections, a JWT and a fresh
+        Idempotency-Key per request), at 1, 8 and 32 clients, between random accounts and all
+        from one hot account; beside each, pgbench running a transfer-shaped script (run
+        before and after, the ratio uses the mean). `manage.py ledger_check`'s proof runs
+        after every service and HTTP run. Default database: bank_bench on 127.0.0.1 (created,
+        migrated and seeded through the services when missing); about 6 minutes, `--quick`
+        about 2. `--fresh` drops the database first (the ledger check grows with the ledger).
+
+    python -m bench profile [--target http|service] [--shape random|hot] [--requests N]
+        One transfer at a time in this process (the WSGI application, as gunicorn calls it):
+        SQL statements and cache round trips per transfer, CPU per transfer, Python function
+        calls per transfer (cProfile: a steady measure on a noisy machine), then pyinstrument.
+
+Everything runs on 127.0.0.1. The load generator, PostgreSQL and gunicorn share the machine's
+CPUs; on a machine other work is using too, compare runs by their ratios to pgbench.
+"""

@@ -1,0 +1,25 @@
+"""`python -m bench transfers [--quick] [--database-url ...]`; `python -m bench profile`."""
+
+import argparse
+import sys
+
+from bench import profile, transfers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    transfers.add_arguments(
+        commands.add_parser("transfers", help="Transfers/s: service layer, HTTP and pgbench.")
+    )
+    profile.add_arguments(
+        commands.add_parser("profile", help="Profile POST /api/v1/transfers/ in-process.")
+    )
+    args = parser.parse_args(argv)
+    if args.command == "transfers":
+        return transfers.run(args)
+    return profile.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
