@@ -350,6 +350,32 @@ def close_account(*, account: Account, reason: str, by: User | None) -> Account:
 # --- money ----------------------------------------------------------------------------------
 
 
+def _begin(amount: int, idempotency: Idempotency | None) -> None:
+    """First in every money-moving service: refuse a non-amount, then claim the key."""
+    ensure_positive(amount)
+    if idempotency is not None:
+        idempotency.claim()
+
+
+def _post_transfer(
+    source: Account,
+    destination: Account,
+    *,
+    amount: int,
+    initiated_by: User,
+    description: str,
+    idempotency: Idempotency | None,
+) -> Transaction:
+    ensure_can_transfer(source, destination, amount)  # the accounts are locked and fresh
+    return post(
+        kind=Kind.TRANSFER,
+        legs=[(source, -amount), (destination, amount)],
+        initiated_by=initiated_by,
+        description=description,
+        idempotency=idempotency,
+    )
+
+
 @transaction.atomic(durable=True)
 def transfer(
     *,
@@ -360,15 +386,12 @@ def transfer(
     description: str = "",
     idempotency: Idempotency | None = None,
 ) -> Transaction:
-    ensure_positive(amount)
-    if idempotency is not None:
-        idempotency.claim()
+    _begin(amount, idempotency)
     locked = lock_accounts(source.pk, destination.pk)
-    source, destination = locked[source.pk], locked[destination.pk]
-    ensure_can_transfer(source, destination, amount)
-    return post(
-        kind=Kind.TRANSFER,
-        legs=[(source, -amount), (destination, amount)],
+    return _post_transfer(
+        locked[source.pk],
+        locked[destination.pk],
+        amount=amount,
         initiated_by=initiated_by,
         description=description,
         idempotency=idempotency,
@@ -390,16 +413,43 @@ def transfer_to_number(
     query instead of being read once to resolve them and again under the lock. Refuses as
     `transfer` does, and with NotFound as the API's lookups do (not the caller's account, no
     account with that number)."""
-    ensure_positive(amount)
-    if idempotency is not None:
-        idempotency.claim()
+    _begin(amount, idempotency)
     source, destination = lock_transfer_parties(
         user=initiated_by, from_account=from_account, to_account_number=to_account_number
     )
-    ensure_can_transfer(source, destination, amount)
+    return _post_transfer(
+        source,
+        destination,
+        amount=amount,
+        initiated_by=initiated_by,
+        description=description,
+        idempotency=idempotency,
+    )
+
+
+def _move_cash(
+    *,
+    kind: str,
+    account: Account,
+    amount: int,
+    initiated_by: User | None,
+    description: str,
+    idempotency: Idempotency | None,
+) -> Transaction:
+    """Cash in (deposit) or out (withdrawal) against the bank's settlement account."""
+    _begin(amount, idempotency)
+    bank = settlement_account(account.currency)
+    locked = lock_accounts(account.pk, bank.pk)
+    account, bank = locked[account.pk], locked[bank.pk]
+    if kind == Kind.DEPOSIT:
+        ensure_can_receive(account, bank.currency)
+        legs = [(bank, -amount), (account, amount)]
+    else:
+        ensure_can_send(account, amount)
+        legs = [(account, -amount), (bank, amount)]
     return post(
-        kind=Kind.TRANSFER,
-        legs=[(source, -amount), (destination, amount)],
+        kind=kind,
+        legs=legs,
         initiated_by=initiated_by,
         description=description,
         idempotency=idempotency,
@@ -416,16 +466,10 @@ def deposit(
     idempotency: Idempotency | None = None,
 ) -> Transaction:
     """Cash in: the bank's settlement account pays the customer's account."""
-    ensure_positive(amount)
-    if idempotency is not None:
-        idempotency.claim()
-    bank = settlement_account(account.currency)
-    locked = lock_accounts(account.pk, bank.pk)
-    account, bank = locked[account.pk], locked[bank.pk]
-    ensure_can_receive(account, bank.currency)
-    return post(
+    return _move_cash(
         kind=Kind.DEPOSIT,
-        legs=[(bank, -amount), (account, amount)],
+        account=account,
+        amount=amount,
         initiated_by=initiated_by,
         description=description or "Cash deposit",
         idempotency=idempotency,
@@ -442,16 +486,10 @@ def withdraw(
     idempotency: Idempotency | None = None,
 ) -> Transaction:
     """Cash out: the customer's account pays the bank's settlement account."""
-    ensure_positive(amount)
-    if idempotency is not None:
-        idempotency.claim()
-    bank = settlement_account(account.currency)
-    locked = lock_accounts(account.pk, bank.pk)
-    account, bank = locked[account.pk], locked[bank.pk]
-    ensure_can_send(account, amount)
-    return post(
+    return _move_cash(
         kind=Kind.WITHDRAWAL,
-        legs=[(account, -amount), (bank, amount)],
+        account=account,
+        amount=amount,
         initiated_by=initiated_by,
         description=description or "Cash withdrawal",
         idempotency=idempotency,
