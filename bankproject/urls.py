@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.urls import api_urlpatterns as accounts_api
@@ -31,6 +33,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (Django admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
 ]
 
 handler400 = "bankproject.errors.handler400"

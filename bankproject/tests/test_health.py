@@ -50,3 +50,10 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch, 
 
 def test_health_refuses_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_favicon_points_at_the_logo(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/logo.svg")
