@@ -62,6 +62,21 @@ class MoneyForm(forms.Form):
             raise forms.ValidationError(str(error)) from None
 
 
+def ask_reason(model_admin, request, queryset, form: ReasonForm, label: str, *, title: str):
+    """The page between choosing an action and running it: what will be acted on, and why."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "accounts": queryset,
+        "form": form,
+        "action": request.POST.get("action"),
+        "label": label,
+        "opts": model_admin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/ledger/reason_form.html", context)
+
+
 class StatusChangeInline(ReadOnlyInline):
     model = AccountStatusChange
     fields = ["created_at", "from_status", "to_status", "reason", "changed_by"]
@@ -196,17 +211,7 @@ class AccountAdmin(admin.ModelAdmin):
                 return None
         else:
             form = ReasonForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{label} accounts",
-            "accounts": queryset,
-            "form": form,
-            "action": request.POST.get("action"),
-            "label": label,
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/ledger/reason_form.html", context)
+        return ask_reason(self, request, queryset, form, label, title=f"{label} accounts")
 
     @admin.action(description="Freeze selected accounts")
     def freeze_selected(self, request, queryset):
@@ -261,17 +266,7 @@ class TransactionAdmin(ReadOnlyAdmin):
                 return None
         else:
             form = ReasonForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Reverse transactions",
-            "accounts": queryset,
-            "form": form,
-            "action": request.POST.get("action"),
-            "label": "Reverse",
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/ledger/reason_form.html", context)
+        return ask_reason(self, request, queryset, form, "Reverse", title="Reverse transactions")
 
 
 @admin.register(Entry)
