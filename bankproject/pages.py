@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from bankproject.errors import BankError, ValidationFailed
 
@@ -21,3 +22,9 @@ def show_refusal(form, error: BankError, field: str | None = None) -> None:
                 form.add_error(name if name in form.fields else None, message)
         return
     form.add_error(field if field in form.fields else None, error.message)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request, not at import: with the manifest storage, the hashed name exists
+    # only once collectstatic has run.
+    return redirect(static("img/logo.svg"), permanent=True)

@@ -1,7 +1,5 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.urls import api_urlpatterns as accounts_api
@@ -34,7 +32,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (Django admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
+    path("favicon.ico", pages.favicon),
 ]
 
 handler400 = "bankproject.errors.handler400"
