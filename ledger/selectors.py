@@ -35,7 +35,7 @@ def transfers_for(user: User) -> QuerySet[Entry]:
             account__holder__user=user, transaction__kind=Transaction.Kind.TRANSFER
         )
         .exclude(Q(amount__gt=0) & Q(counterparty__holder__user=user))
-        .select_related("transaction__reversed_by", "account", "counterparty__holder")
+        .select_related("transaction", "account", "counterparty__holder")
         .order_by("-created_at", "-id")
     )
 

@@ -61,10 +61,6 @@ def answer(idempotency: Idempotency | None, respond, txn) -> Response:
     return Response(body, status=status_code)
 
 
-class EntryPagination(NewestFirstCursorPagination):
-    pass
-
-
 @extend_schema(tags=["accounts"])
 class AccountViewSet(
     mixins.ListModelMixin,
@@ -136,7 +132,7 @@ class AccountViewSet(
         responses={200: EntryOutput(many=True)},
         summary="An account's history, newest first",
     )
-    @action(detail=True, methods=["get"], pagination_class=EntryPagination)
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
     def transactions(self, request: Request, pk=None) -> Response:
         account = self.get_object()
         since, until = history_window(request.query_params)
@@ -148,10 +144,9 @@ class AccountViewSet(
         s = MoneyInput(data=request.data)
         s.is_valid(raise_exception=True)
 
-        def respond(txn):
-            return status.HTTP_201_CREATED, PostedOutput(
-                txn.posted_entries[1 if service is services.deposit else 0]
-            ).data
+        def respond(txn):  # the customer's leg, whichever side the bank's is on
+            own = next(e for e in txn.posted_entries if e.account_id == account.pk)
+            return status.HTTP_201_CREATED, PostedOutput(own).data
 
         idempotency = idempotency_for(request, respond=respond)
         txn = service(
