@@ -3,9 +3,9 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Customers and accounts"
+    verbose_name = "Customers"
 
     def ready(self) -> None:
-        from bankproject.authentication import connect_signals
+        from core.authentication import connect_signals
 
         connect_signals()  # a saved or deleted user is not served from the JWT user cache

@@ -1,4 +1,4 @@
-from bankproject.errors import BankError, ValidationFailed
+from core.errors import BankError, ValidationFailed
 
 
 class EmailTakenError(ValidationFailed):

@@ -18,8 +18,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.forms import LoginForm, ProfileForm, SignupForm
 from accounts.selectors import profile_for
 from accounts.services import register_customer, update_profile
-from bankproject.errors import ValidationFailed
-from bankproject.pages import show_refusal
+from core.errors import ValidationFailed
+from core.pages import show_refusal
 
 HOME = "pages:dashboard"
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.validators import validate_date_of_birth, validate_phone
-from bankproject.serializers import StrictSerializer
+from core.serializers import StrictSerializer
 
 
 class SignupInput(StrictSerializer):

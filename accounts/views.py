@@ -17,8 +17,8 @@ from accounts.serializers import (
     UserOutput,
 )
 from accounts.services import register_customer, revoke_refresh_token, update_profile
-from bankproject.errors import LockedOutError
-from bankproject.schema import bank_errors
+from core.errors import LockedOutError
+from core.schema import bank_errors
 
 WRONG_CREDENTIALS = "`authentication_failed`: wrong email or password."
 BAD_REFRESH = "`authentication_failed`: the refresh token is invalid, expired or revoked."

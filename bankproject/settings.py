@@ -13,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from bankproject.logging import configure_structlog, logging_config
+from core.logging import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -68,28 +68,29 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_structlog",
-    "bankproject",
+    "core",
     "accounts",
     "ledger",
     "cards",
     "statements",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
-    "bankproject.middleware.RequestIdHeaderMiddleware",
-    "bankproject.middleware.BodySizeLimitMiddleware",
+    "core.middleware.RequestIdHeaderMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "bankproject.middleware.CommonMiddleware",
+    "core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
-    "bankproject.middleware.ApiExceptionMiddleware",
+    "core.middleware.ApiExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "bankproject.urls"
@@ -138,7 +139,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: shared by every worker so that throttling counts across them --------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "bankproject.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
@@ -177,7 +178,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "email"
 AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
-AXES_LOCKOUT_CALLABLE = "bankproject.errors.lockout_response"
+AXES_LOCKOUT_CALLABLE = "core.errors.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
@@ -247,16 +248,16 @@ CONTENT_SECURITY_POLICY = {
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "bankproject.authentication.JWTAuthentication",
+        "core.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "bankproject.pagination.LimitPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "bankproject.schema.BankAutoSchema",
-    "EXCEPTION_HANDLER": "bankproject.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.BankAutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -289,7 +290,7 @@ SIMPLE_JWT = {
     "LEEWAY": 0,
 }
 
-# A token's user is kept in the shared cache this long (bankproject/authentication.py); only
+# A token's user is kept in the shared cache this long (core/authentication.py); only
 # with Redis, where every worker sees the same cache and a saved user is forgotten by all.
 JWT_USER_CACHE_SECONDS = env.int("JWT_USER_CACHE_SECONDS", default=60 if REDIS_URL else 0)
 
@@ -313,7 +314,7 @@ SPECTACULAR_SETTINGS = {
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 
 # --- Logging: JSON lines with the request id on every line ---------------------------------
-# The request's `ip` is bound by bankproject.middleware.bind_peer_address: the peer's address,
+# The request's `ip` is bound by core.middleware.bind_peer_address: the peer's address,
 # as axes and the throttles see it. django-structlog's own lookup (django-ipware) trusts a
 # client-supplied X-Forwarded-For first and cost 8% of an API request's Python calls (bench/).
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
@@ -322,4 +323,4 @@ LOGGING = logging_config(
     renderer=env.str("LOG_FORMAT", default="json"),  # "console" for a human-readable dev log
 )
 configure_structlog()
-CSRF_FAILURE_VIEW = "bankproject.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.urls import page_urlpatterns as accounts_pages
-from bankproject import errors, health, pages
+from core import errors, health, pages
 from ledger.urls import api_urlpatterns as ledger_api
 from ledger.urls import page_urlpatterns as ledger_pages
 
@@ -35,7 +35,7 @@ urlpatterns = [
     path("favicon.ico", pages.favicon),
 ]
 
-handler400 = "bankproject.errors.handler400"
-handler403 = "bankproject.errors.handler403"
-handler404 = "bankproject.errors.handler404"
-handler500 = "bankproject.errors.handler500"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

@@ -75,8 +75,9 @@ def _token(user, lifetime: timedelta) -> str:
 
 
 def _party(email: str, fund: int, lifetime: timedelta) -> Party:
-    from accounts.models import Account, User
+    from accounts.models import User
     from ledger import services
+    from ledger.models import Account
 
     user = User.objects.filter(email=email).first()
     if user is None:

@@ -12,11 +12,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.currencies import exponent, format_money, to_minor
-from accounts.models import Account, AccountStatusChange
-from bankproject.errors import BankError
+from core.currencies import exponent, format_money, to_minor
+from core.errors import BankError
 from ledger import services
-from ledger.models import Entry, IdempotencyKey, Transaction
+from ledger.models import Account, AccountStatusChange, Entry, IdempotencyKey, Transaction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -177,7 +176,7 @@ class AccountAdmin(admin.ModelAdmin):
                 amount = format_money(form.cleaned_data["amount"], account.currency)
                 self.message_user(request, f"{verb} {amount} on {account}.", messages.SUCCESS)
                 return HttpResponseRedirect(
-                    reverse("admin:accounts_account_change", args=[account.pk])
+                    reverse("admin:ledger_account_change", args=[account.pk])
                 )
         context = {
             **self.admin_site.each_context(request),

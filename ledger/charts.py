@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from accounts.currencies import exponent, format_money, to_major
+from core.currencies import exponent, format_money, to_major
 
 # In CSS pixels; static/css/bank.css lines the axis labels up with these (.chart-axis).
 HEIGHT = 180  # the outer SVG: the plot, then a row of month labels

@@ -5,8 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, OuterRef, Subquery, Sum, Window
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account
-from ledger.models import Entry, Transaction
+from ledger.models import Account, Entry, Transaction
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from rest_framework import status
 
-from bankproject.errors import BankError
+from core.errors import BankError
 
 
 class InsufficientFundsError(BankError):

@@ -5,9 +5,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from accounts.currencies import CURRENCY_CHOICES, format_money
-from accounts.models import Account
-from accounts.numbers import (
+from core.currencies import CURRENCY_CHOICES, format_money
+from ledger.models import Account
+from ledger.numbers import (
     format_account_number,
     is_valid_account_number,
     normalize_account_number,

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from bankproject.errors import Replay
+from core.errors import Replay
 from ledger.errors import IdempotencyConflictError
 from ledger.models import IdempotencyKey, Transaction
 

@@ -1,9 +1,99 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.models import Holder, User
+from core.currencies import CURRENCY_CHOICES
 from ledger.ids import uuid7
+from ledger.numbers import format_account_number
+
+
+class Account(models.Model):
+    """A bank account. `balance` is a cache of the sum of its ledger entries, written only by
+    the ledger's services in the same database transaction as the entries."""
+
+    class Type(models.TextChoices):
+        CHECKING = "checking"
+        SAVINGS = "savings"
+        INTERNAL = "internal"  # the bank's own settlement account, one per currency
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        FROZEN = "frozen"
+        CLOSED = "closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=10, unique=True)
+    holder = models.ForeignKey(
+        Holder, models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    type = models.CharField(max_length=10, choices=Type.choices)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    balance = models.BigIntegerField(default=0)  # minor units
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
+    nickname = models.CharField(max_length=140, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0) | models.Q(type="internal"),
+                name="account_customer_balance_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type="internal", holder__isnull=True)
+                | (~models.Q(type="internal") & models.Q(holder__isnull=False)),
+                name="account_holder_iff_customer",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=["checking", "savings", "internal"]),
+                name="account_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "frozen", "closed"]),
+                name="account_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=models.Q(type="internal"),
+                name="account_one_internal_per_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{format_account_number(self.number)} ({self.currency})"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.type == self.Type.INTERNAL
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def available_balance(self) -> int:
+        return self.balance  # no holds yet: cards' authorisations would subtract here
+
+
+class AccountStatusChange(models.Model):
+    """Who froze, unfroze or closed an account, when and why. Append-only."""
+
+    account = models.ForeignKey(Account, models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=6, choices=Account.Status.choices)
+    to_status = models.CharField(max_length=6, choices=Account.Status.choices)
+    reason = models.CharField(max_length=500)
+    changed_by = models.ForeignKey(User, models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.from_status} -> {self.to_status}"
 
 
 class Transaction(models.Model):

@@ -22,20 +22,23 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import NotFound as BadCursor
 from rest_framework.request import Request
 
-from accounts.currencies import format_money, to_major, to_minor
-from accounts.models import Account, User
-from accounts.selectors import account_get, accounts_for, payee_get, profile_for
-from bankproject.errors import BankError, NotFound, Replay, ValidationFailed
-from bankproject.pages import show_refusal
-from bankproject.pagination import NewestFirstCursorPagination
+from accounts.models import User
+from accounts.selectors import profile_for
+from core.currencies import format_money, to_major, to_minor
+from core.errors import BankError, NotFound, Replay, ValidationFailed
+from core.pages import show_refusal
+from core.pagination import NewestFirstCursorPagination
 from ledger import services
 from ledger.charts import BalanceChart, balance_chart
 from ledger.forms import AccountOpenForm, HistoryFilterForm, TransferConfirmForm, TransferForm
 from ledger.idempotency import Idempotency, fingerprint
-from ledger.models import Entry
+from ledger.models import Account, Entry
 from ledger.selectors import (
+    account_get,
+    accounts_for,
     balance_points,
     entries_for,
+    payee_get,
     recent_entries_for,
     transfer_get,
 )

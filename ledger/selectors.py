@@ -6,9 +6,47 @@ from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from accounts.models import Account, User
-from bankproject.errors import NotFound
-from ledger.models import Entry, Transaction
+from accounts.models import User
+from core.errors import NotFound
+from ledger.models import Account, Entry, Transaction
+
+
+def accounts_for(user: User) -> QuerySet[Account]:
+    """The caller's own accounts: the only accounts a customer can address by id."""
+    return Account.objects.filter(holder__user=user).exclude(type=Account.Type.INTERNAL)
+
+
+def account_get(*, user: User, id: UUID) -> Account:
+    if account := accounts_for(user).filter(id=id).first():
+        return account
+    raise NotFound()  # someone else's account does not exist for you
+
+
+def account_get_for_staff(*, id: UUID) -> Account:
+    """Staff endpoints act on any customer's account (never the bank's own)."""
+    account = (
+        Account.objects.exclude(type=Account.Type.INTERNAL)
+        .select_related("holder")
+        .filter(id=id)
+        .first()
+    )
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def payee_get(*, number: str) -> Account:
+    """A customer account to pay into, found by its number. The payee's holder comes along,
+    so a confirmation can name who will receive the money."""
+    account = (
+        Account.objects.exclude(type=Account.Type.INTERNAL)
+        .select_related("holder")
+        .filter(number=number)
+        .first()
+    )
+    if account is None:
+        raise NotFound("No account has this number.")
+    return account
 
 
 def entries_for(

@@ -5,12 +5,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 
-from accounts.currencies import CURRENCY_CHOICES
-from accounts.models import Account
-from accounts.numbers import is_valid_account_number, normalize_account_number
-from bankproject.errors import ValidationFailed
-from bankproject.serializers import StrictSerializer
-from ledger.models import Entry
+from core.currencies import CURRENCY_CHOICES
+from core.errors import ValidationFailed
+from core.serializers import StrictSerializer
+from ledger.models import Account, Entry
+from ledger.numbers import is_valid_account_number, normalize_account_number
 
 MAX_AMOUNT = 10**15  # minor units; anything larger is a typo, and stays far from BIGINT
 

@@ -10,9 +10,8 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
-from accounts.models import Account, AccountStatusChange, Holder, User
-from accounts.numbers import new_account_number
-from bankproject.errors import NotFound
+from accounts.models import Holder, User
+from core.errors import NotFound
 from ledger import clock
 from ledger.errors import (
     AccountInactiveError,
@@ -24,7 +23,8 @@ from ledger.errors import (
     SameAccountError,
 )
 from ledger.idempotency import Idempotency
-from ledger.models import Entry, Transaction
+from ledger.models import Account, AccountStatusChange, Entry, Transaction
+from ledger.numbers import new_account_number
 
 Kind = Transaction.Kind
 Leg = tuple[Account, int]  # (account, signed minor units)

@@ -5,16 +5,21 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Account
-from accounts.selectors import account_get, account_get_for_staff, accounts_for
-from bankproject.errors import ValidationFailed
-from bankproject.pagination import NewestFirstCursorPagination
-from bankproject.permissions import IsStaff
-from bankproject.schema import bank_errors
+from core.errors import ValidationFailed
+from core.pagination import NewestFirstCursorPagination
+from core.permissions import IsStaff
+from core.schema import bank_errors
 from ledger import services
 from ledger.idempotency import Idempotency, fingerprint
-from ledger.models import Entry
-from ledger.selectors import entries_for, transfer_get, transfers_for
+from ledger.models import Account, Entry
+from ledger.selectors import (
+    account_get,
+    account_get_for_staff,
+    accounts_for,
+    entries_for,
+    transfer_get,
+    transfers_for,
+)
 from ledger.serializers import (
     AccountCreateInput,
     AccountOutput,

@@ -1,4 +1,4 @@
-"""bankproject/authentication.py: the JWT user cache, on (it is off without Redis), and the
+"""core/authentication.py: the JWT user cache, on (it is off without Redis), and the
 cache of verified tokens."""
 
 from datetime import timedelta
@@ -107,7 +107,7 @@ def test_verified_token_cache_refuses_a_cached_token_once_it_expires(customer):
     later = aware_utcnow() + timedelta(days=1)
 
     with (
-        patch("bankproject.authentication.aware_utcnow", return_value=later),
+        patch("core.authentication.aware_utcnow", return_value=later),
         patch("rest_framework_simplejwt.tokens.aware_utcnow", return_value=later),
     ):
         response = client.get(ME)

@@ -12,9 +12,9 @@ import yaml
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.models import User
 from ledger.checks import check_ledger
-from ledger.models import Entry
+from ledger.models import Account, Entry
 
 ROOT = Path(__file__).resolve().parents[2]
 

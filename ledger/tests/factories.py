@@ -6,12 +6,11 @@ from datetime import datetime
 import factory
 from factory.django import DjangoModelFactory
 
-from accounts.models import Account
-from accounts.numbers import new_account_number
 from accounts.tests.factories import HolderFactory, UserFactory
 from ledger import services
 from ledger.clock import posting_time
-from ledger.models import Entry, Transaction
+from ledger.models import Account, Entry, Transaction
+from ledger.numbers import new_account_number
 
 
 class AccountFactory(DjangoModelFactory):

@@ -4,11 +4,10 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from accounts.models import Account, AccountStatusChange
 from accounts.tests.factories import HolderFactory
 from ledger import services
 from ledger.checks import check_ledger
-from ledger.models import Entry, Transaction
+from ledger.models import Account, AccountStatusChange, Entry, Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +54,7 @@ def test_admin_deposit_refuses_more_decimals_than_the_currency_has(admin_client,
 
 
 def test_admin_freeze_action_asks_why_and_records_who(admin_client, admin_user, account):
-    url = reverse("admin:accounts_account_changelist")
+    url = reverse("admin:ledger_account_changelist")
     selected = {"action": "freeze_selected", ACTION_CHECKBOX_NAME: [str(account.pk)]}
 
     ask = admin_client.post(url, selected)
@@ -76,7 +75,7 @@ def test_admin_freeze_action_asks_why_and_records_who(admin_client, admin_user, 
 
 def test_admin_close_action_refuses_a_funded_account(admin_client, account, admin_user):
     services.deposit(account=account, amount=100, initiated_by=admin_user)
-    url = reverse("admin:accounts_account_changelist")
+    url = reverse("admin:ledger_account_changelist")
 
     admin_client.post(
         url,
@@ -132,7 +131,7 @@ def test_admin_cannot_edit_or_delete_ledger_rows(admin_client, admin_user, accou
 
 
 def test_admin_account_balance_is_not_editable(admin_client, account):
-    url = reverse("admin:accounts_account_change", args=[account.pk])
+    url = reverse("admin:ledger_account_change", args=[account.pk])
 
     admin_client.post(
         url,
@@ -160,14 +159,14 @@ def test_customer_cannot_reach_admin_money_views(client, account):
 
 def test_admin_pages_render(admin_client, account):
     for name in (
-        "accounts_account_changelist",
+        "ledger_account_changelist",
         "ledger_transaction_changelist",
         "ledger_entry_changelist",
         "accounts_user_changelist",
     ):
         assert admin_client.get(reverse(f"admin:{name}")).status_code == 200
     assert (
-        admin_client.get(reverse("admin:accounts_account_change", args=[account.pk])).status_code
+        admin_client.get(reverse("admin:ledger_account_change", args=[account.pk])).status_code
         == 200
     )
     assert admin_client.get(reverse("admin:accounts_user_add")).status_code == 200

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import Account, AccountStatusChange
-from accounts.numbers import is_valid_account_number
 from ledger import services
-from ledger.models import Entry, Transaction
+from ledger.models import Account, AccountStatusChange, Entry, Transaction
+from ledger.numbers import is_valid_account_number
 from ledger.serializers import BANK_NAME
 from ledger.tests.api import (
     ACCOUNT_FIELDS,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 
-from accounts.numbers import new_account_number
 from accounts.tests.factories import UserFactory
 from conftest import bearer
 from ledger import services
 from ledger.models import IdempotencyKey, Transaction
+from ledger.numbers import new_account_number
 from ledger.tests.api import (
     BAD_AMOUNTS,
     PAGE_FIELDS,

@@ -17,14 +17,13 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from accounts.models import Account
 from accounts.tests.factories import UserFactory
-from bankproject.errors import BankError, Replay
 from conftest import bearer
+from core.errors import BankError, Replay
 from ledger.checks import check_ledger
 from ledger.errors import AccountInactiveError, InsufficientFundsError
 from ledger.idempotency import Idempotency, fingerprint
-from ledger.models import Entry, IdempotencyKey, Transaction
+from ledger.models import Account, Entry, IdempotencyKey, Transaction
 from ledger.services import (
     close_account,
     deposit,

@@ -5,10 +5,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account
-from accounts.numbers import new_account_number
 from ledger import services
-from ledger.models import Entry, IdempotencyKey, Transaction
+from ledger.models import Account, Entry, IdempotencyKey, Transaction
+from ledger.numbers import new_account_number
 from ledger.tests.factories import AccountFactory, funded_account, send
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import AccountStatusChange
 from accounts.tests.factories import UserFactory
 from conftest import bearer
+from ledger.models import AccountStatusChange
 from ledger.tests.api import ACCOUNTS, TRANSFERS, account_url, action_url, error_of, transfer_url
 from ledger.tests.factories import (
     AccountFactory,

@@ -13,9 +13,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Account
 from ledger import services
-from ledger.models import Entry, Transaction
+from ledger.models import Account, Entry, Transaction
 from ledger.tests.factories import AccountFactory, funded_account, send
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Account
-from accounts.numbers import check_digits, format_account_number
 from accounts.tests.factories import UserFactory
 from ledger import services
-from ledger.models import IdempotencyKey, Transaction
+from ledger.models import Account, IdempotencyKey, Transaction
+from ledger.numbers import check_digits, format_account_number
 from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows
 
 pytestmark = pytest.mark.django_db

@@ -25,9 +25,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from accounts.models import Account, AccountStatusChange
 from accounts.tests.factories import UserFactory
-from bankproject.errors import BankError
+from core.errors import BankError
 from ledger import services
 from ledger.checks import check_ledger
 from ledger.errors import (
@@ -40,7 +39,7 @@ from ledger.errors import (
     SameAccountError,
 )
 from ledger.idempotency import Idempotency
-from ledger.models import Entry, IdempotencyKey, Transaction
+from ledger.models import Account, AccountStatusChange, Entry, IdempotencyKey, Transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

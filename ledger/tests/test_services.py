@@ -2,8 +2,7 @@
 
 import pytest
 
-from accounts.models import Account, AccountStatusChange, Holder
-from accounts.numbers import is_valid_account_number
+from accounts.models import Holder
 from accounts.tests.factories import UserFactory
 from ledger import services
 from ledger.errors import (
@@ -15,7 +14,8 @@ from ledger.errors import (
     NotReversibleError,
     SameAccountError,
 )
-from ledger.models import Entry, Transaction
+from ledger.models import Account, AccountStatusChange, Entry, Transaction
+from ledger.numbers import is_valid_account_number
 from ledger.tests.factories import (
     AccountFactory,
     balance_of,

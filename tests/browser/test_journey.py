@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import Account, User
+from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 from ledger import services
-from ledger.models import Transaction
+from ledger.models import Account, Transaction
 from ledger.tests.factories import account_for
 
 pytestmark = pytest.mark.browser

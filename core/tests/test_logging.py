@@ -75,7 +75,7 @@ def test_no_password_or_token_in_any_log_line(api, customer, log_lines):
 
 
 def test_redaction_scrubs_keys_and_embedded_secrets():
-    from bankproject.logging import redact_secrets
+    from core.logging import redact_secrets
 
     event = redact_secrets(
         None,

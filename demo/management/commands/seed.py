@@ -23,12 +23,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from accounts.models import Account, User
+from accounts.models import User
 from accounts.services import register_customer, update_profile
-from bankproject.errors import BankError
+from core.errors import BankError
 from ledger import services
 from ledger.clock import posting_time
-from ledger.models import Entry
+from ledger.models import Account, Entry
 
 DEMO_PASSWORD = "demo-password-2026"
 STAFF_PASSWORD = "staff-password-2026"

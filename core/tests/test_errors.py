@@ -26,8 +26,8 @@ urlpatterns = [
     path("page-broken/", plain_broken),
     *real_urlpatterns,
 ]
-handler404 = "bankproject.errors.handler404"
-handler500 = "bankproject.errors.handler500"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"
 
 
 def assert_envelope(response, status, code):

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django_structlog.signals import bind_extra_request_metadata
 
-from bankproject.errors import RequestTooLarge, envelope
+from core.errors import RequestTooLarge, envelope
 
 logger = structlog.get_logger(__name__)
 

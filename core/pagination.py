@@ -8,7 +8,7 @@ from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from bankproject.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100

@@ -39,7 +39,7 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch, 
         "PORT": "1",
         "HOST": "127.0.0.1",
     }
-    monkeypatch.setattr("bankproject.health.connections", {"default": unreachable})
+    monkeypatch.setattr("core.health.connections", {"default": unreachable})
 
     response = client.get("/readyz")
 

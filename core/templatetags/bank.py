@@ -8,8 +8,8 @@
 
 from django import template
 
-from accounts.currencies import format_money, to_major
-from accounts.numbers import format_account_number
+from core.currencies import format_money, to_major
+from ledger.numbers import format_account_number
 
 register = template.Library()
 

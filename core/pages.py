@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
-from bankproject.errors import BankError, ValidationFailed
+from core.errors import BankError, ValidationFailed
 
 
 def landing(request: HttpRequest) -> HttpResponse:
