@@ -14,7 +14,3 @@ class StrictSerializer(serializers.Serializer):
                     {name: ["This field is unknown or read-only."] for name in unknown}
                 )
         return super().to_internal_value(data)
-
-
-class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    pass

@@ -156,9 +156,7 @@ class AccountAdmin(admin.ModelAdmin):
     def money_view(self, request: HttpRequest, account_id, service: str):
         if not self.has_view_permission(request) or not request.user.is_staff:
             raise PermissionDenied
-        account = get_object_or_404(
-            Account.objects.exclude(type=Account.Type.INTERNAL), pk=account_id
-        )
+        account = get_object_or_404(Account.objects.customer(), pk=account_id)
         form = MoneyForm(request.POST or None, currency=account.currency)
         if request.method == "POST" and form.is_valid():
             post_money = services.deposit if service == "deposit" else services.withdraw
@@ -195,7 +193,9 @@ class AccountAdmin(admin.ModelAdmin):
             form = ReasonForm(request.POST)
             if form.is_valid():
                 done, refused = 0, []
-                for account in queryset:
+                if bank_own := queryset.count() - queryset.customer().count():
+                    refused.append(f"{bank_own} of the bank's own accounts: left as they are.")
+                for account in queryset.customer():
                     try:
                         service(
                             account=account, reason=form.cleaned_data["reason"], by=request.user
@@ -241,9 +241,6 @@ class TransactionAdmin(ReadOnlyAdmin):
     inlines = [EntryInline]
     actions = ["reverse_selected"]
     date_hierarchy = "created_at"
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Reverse selected transactions (a new, opposite transaction)")
     def reverse_selected(self, request, queryset):

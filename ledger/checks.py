@@ -84,8 +84,7 @@ def check_ledger(limit: int = 50) -> LedgerReport:
     ]
 
     problems["customer accounts below zero"] = [
-        f"{a.number}: {a.balance}"
-        for a in Account.objects.filter(balance__lt=0).exclude(type=Account.Type.INTERNAL)[:limit]
+        f"{a.number}: {a.balance}" for a in Account.objects.customer().filter(balance__lt=0)[:limit]
     ]
 
     by_currency = (

@@ -3,7 +3,7 @@
 `claim()` runs first inside the posting's database transaction: it inserts the key with
 INSERT ... ON CONFLICT DO NOTHING. A concurrent request with the same key waits on the
 unique index until the first commits (PostgreSQL) or cannot begin its write transaction at
-all until then (SQLite, IMMEDIATE), then finds the finished row and replays it. `complete()`
+all until then (SQLite, IMMEDIATE), then finds the finished row and replays it. `completion()`
 stores the response in the same transaction, so a crash leaves either both the posting and
 its answer, or neither. A refused request rolls back its claim: a retry runs again.
 """
@@ -55,11 +55,6 @@ class Idempotency:
         if existing.fingerprint != self.fingerprint:
             raise IdempotencyConflictError()
         raise Replay(existing.response_status, existing.response_body)
-
-    def complete(self, txn: Transaction) -> None:
-        sql, params = self.completion(txn)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
 
     def completion(self, txn: Transaction) -> tuple[str, list]:
         """The UPDATE that stores the response, for the caller to run in its transaction (the

@@ -10,6 +10,18 @@ from ledger.ids import uuid7
 from ledger.numbers import format_account_number
 
 
+class AccountQuerySet(models.QuerySet):
+    """The two rules every read of accounts shares, each written here once."""
+
+    def customer(self) -> "AccountQuerySet":
+        """Customers' accounts: never the bank's own settlement accounts."""
+        return self.exclude(type=Account.Type.INTERNAL)
+
+    def held_by(self, user: User) -> "AccountQuerySet":
+        """The accounts `user` holds: the only ones a customer can address by id."""
+        return self.customer().filter(holder__user=user)
+
+
 class Account(models.Model):
     """A bank account. `balance` is a cache of the sum of its ledger entries, written only by
     the ledger's services in the same database transaction as the entries."""
@@ -35,6 +47,8 @@ class Account(models.Model):
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
     nickname = models.CharField(max_length=140, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -13,7 +13,7 @@ from ledger.models import Account, Entry, Transaction
 
 def accounts_for(user: User) -> QuerySet[Account]:
     """The caller's own accounts: the only accounts a customer can address by id."""
-    return Account.objects.filter(holder__user=user).exclude(type=Account.Type.INTERNAL)
+    return Account.objects.held_by(user)
 
 
 def account_get(*, user: User, id: UUID) -> Account:
@@ -24,12 +24,7 @@ def account_get(*, user: User, id: UUID) -> Account:
 
 def account_get_for_staff(*, id: UUID) -> Account:
     """Staff endpoints act on any customer's account (never the bank's own)."""
-    account = (
-        Account.objects.exclude(type=Account.Type.INTERNAL)
-        .select_related("holder")
-        .filter(id=id)
-        .first()
-    )
+    account = Account.objects.customer().select_related("holder").filter(id=id).first()
     if account is None:
         raise NotFound()
     return account
@@ -38,12 +33,7 @@ def account_get_for_staff(*, id: UUID) -> Account:
 def payee_get(*, number: str) -> Account:
     """A customer account to pay into, found by its number. The payee's holder comes along,
     so a confirmation can name who will receive the money."""
-    account = (
-        Account.objects.exclude(type=Account.Type.INTERNAL)
-        .select_related("holder")
-        .filter(number=number)
-        .first()
-    )
+    account = Account.objects.customer().select_related("holder").filter(number=number).first()
     if account is None:
         raise NotFound("No account has this number.")
     return account

@@ -91,6 +91,25 @@ def test_admin_close_action_refuses_a_funded_account(admin_client, account, admi
     assert account.status == Account.Status.ACTIVE
 
 
+def test_admin_status_actions_leave_the_banks_own_accounts_alone(admin_client, account):
+    services.deposit(account=account, amount=500, initiated_by=None)
+    bank = Account.objects.get(type=Account.Type.INTERNAL, currency=account.currency)
+
+    admin_client.post(
+        reverse("admin:ledger_account_changelist"),
+        {
+            "action": "freeze_selected",
+            ACTION_CHECKBOX_NAME: [str(bank.pk)],
+            "apply": "1",
+            "reason": "tried",
+        },
+    )
+
+    bank.refresh_from_db()
+    assert bank.status == Account.Status.ACTIVE
+    assert not AccountStatusChange.objects.filter(account=bank).exists()
+
+
 def test_admin_reverse_action_posts_an_opposite_transaction(admin_client, admin_user, account):
     original = services.deposit(account=account, amount=500, initiated_by=admin_user)
     url = reverse("admin:ledger_transaction_changelist")
