@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint format lock bench clean
+.PHONY: run test lint format lock bench clean browser
 
 # The venv is rebuilt only when the lock file changes (the stamp is newer otherwise).
 $(BIN)/.installed: requirements.lock
@@ -24,13 +24,23 @@ run: $(BIN)/.installed
 	@echo "Serving the bank at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(BIN)/gunicorn --config bankproject/gunicorn.conf.py --bind $(HOST):$(PORT) bankproject.wsgi
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run --verbosity 0
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report --format=total | sed 's/^/coverage: /; s/$$/ %/'
+
+# Debian's Chromium for the browser tests, where this user may install it (root with apt-get);
+# elsewhere the browser tests are skipped with one line saying how to enable them.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "Could not install chromium: the browser tests will be skipped"; \
+	fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

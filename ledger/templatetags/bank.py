@@ -1,4 +1,5 @@
-"""Template filters for the portal: money and account numbers, formatted in one place.
+"""Template filters for the portal: money and account numbers, formatted in one place (the
+ledger's library: account numbers are the ledger's; the currencies table is the kernel's).
 
 {% load bank %}
 {{ account.balance|money:account.currency }}      EUR 1,250.00
