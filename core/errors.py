@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -199,6 +200,16 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error_page(request, 404, "not_found", "There is nothing at this address.")
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Mounted last under /api/: any other path, in any verb, is the JSON 404. CSRF-exempt, as
+    it changes nothing: a POST there is not a form that expired (the 403 page) but a wrong
+    address, and the API's real views check CSRF themselves for session callers (DRF)."""
+    return JsonResponse(
+        envelope("not_found", "There is nothing at this address."), status=status.HTTP_404_NOT_FOUND
+    )
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

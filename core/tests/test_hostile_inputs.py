@@ -5,7 +5,7 @@ import base64
 import pytest
 from django.test import Client
 
-from ledger.tests.factories import AccountFactory, account_for, send
+from ledger.tests.factories import AccountFactory, account_for, funded_account, send
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +164,69 @@ def test_dates_at_the_edge_of_the_calendar_on_the_page_are_not_a_500(customer):
     response = browser.get(f"/accounts/{account.pk}/", {"until": "9999-12-31"})
 
     assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("verb", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_api_path_is_the_json_404_not_a_csrf_page(customer, verb):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(customer, backend=MODEL_BACKEND)
+
+    response = getattr(browser, verb)(
+        "/api/v1/no-such-thing/", data="{}", content_type="application/json"
+    )
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_write_to_an_unknown_api_path_without_a_session_is_the_json_404(api):
+    response = Client(enforce_csrf_checks=True).post("/api/v1/nothing/here", data={})
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_portal_form_without_its_csrf_token_is_still_refused(customer):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(customer, backend=MODEL_BACKEND)
+
+    response = browser.post("/profile/", {"first_name": "Mallory"})
+
+    assert response.status_code == 403
+
+
+def test_transfer_from_someone_elses_account_is_a_404_the_schema_documents(customer_api):
+    stranger, payee = funded_account(1000), AccountFactory()
+
+    response = customer_api.post(
+        "/api/v1/transfers/",
+        {"from_account": str(stranger.pk), "to_account_number": payee.number, "amount": 100},
+    )
+    schema = customer_api.get("/api/v1/schema/", {"format": "json"}).json()
+
+    assert response.status_code == 404
+    assert "404" in schema["paths"]["/api/v1/transfers/"]["post"]["responses"]
+
+
+def test_every_write_that_names_an_object_documents_its_404(customer_api):
+    schema = customer_api.get("/api/v1/schema/", {"format": "json"}).json()
+    bodies = schema["components"]["schemas"]
+
+    for path, operations in schema["paths"].items():
+        for verb, operation in operations.items():
+            if verb not in ("post", "put", "patch"):
+                continue
+            ref = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref", "")
+            )
+            fields = bodies.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+            names_one = "{" in path or any(
+                p.get("format") == "uuid" or name.endswith("account_number")
+                for name, p in fields.items()
+            )
+            if names_one:
+                assert "404" in operation["responses"], (verb, path)
