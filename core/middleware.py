@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django_structlog.signals import bind_extra_request_metadata
 
+from core.clients import client_address
 from core.errors import RequestTooLarge, envelope
 
 logger = structlog.get_logger(__name__)
@@ -12,8 +13,9 @@ logger = structlog.get_logger(__name__)
 
 @receiver(bind_extra_request_metadata, dispatch_uid="bank-bind-peer-address")
 def bind_peer_address(request: HttpRequest, **kwargs) -> None:
-    """Every log line of a request names the peer's address (settings: IP_LOGGING_ENABLED)."""
-    structlog.contextvars.bind_contextvars(ip=request.META.get("REMOTE_ADDR"))
+    """Every log line of a request names the client's address, as the lockout and the rate
+    limits see it (core.clients), not django-ipware's reading of X-Forwarded-For."""
+    structlog.contextvars.bind_contextvars(ip=client_address(request))
 
 
 class RequestIdHeaderMiddleware:
