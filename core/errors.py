@@ -224,14 +224,21 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
-def lockout_response(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):
-    """django-axes: a locked-out sign-in is a 429 with Retry-After, never a 401."""
-    error = LockedOutError()
+def error_response(request: HttpRequest, error: BankError) -> HttpResponse:
+    """A refusal outside DRF (a middleware, a portal page): the envelope under /api/, the
+    error page elsewhere, with the error's headers (Retry-After) either way."""
     if _is_api(request):
-        response: HttpResponse = JsonResponse(envelope(error.code, error.message), status=429)
+        response: HttpResponse = JsonResponse(
+            envelope(error.code, error.message, error.details), status=error.http_status
+        )
     else:
-        context = {"status": 429, "message": error.message}
-        response = render(request, "errors/error.html", context, status=429)
+        context = {"status": error.http_status, "message": error.message}
+        response = render(request, "errors/error.html", context, status=error.http_status)
     for name, value in error.headers.items():  # ResponseHeaders has no update()
         response[name] = value
     return response
+
+
+def lockout_response(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):
+    """django-axes: a locked-out sign-in is a 429 with Retry-After, never a 401."""
+    return error_response(request, LockedOutError())
