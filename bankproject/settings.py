@@ -82,7 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.UpstreamIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "core.middleware.RequestIdHeaderMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
@@ -335,6 +337,11 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", defau
 # lookup (django-ipware) trusts a client-supplied X-Forwarded-For first and cost 8% of an
 # API request's Python calls (bench/).
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# A load balancer's X-Request-ID (and X-Correlation-ID) carries through to our log lines, so one
+# request can be followed across hosts; core.middleware.UpstreamIdMiddleware keeps it only
+# when it looks like an id (1-64 of A-Z a-z 0-9 . _ -), else the request gets a fresh uuid.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = True
 LOGGING = logging_config(
     level=env.str("LOG_LEVEL", default="INFO"),
     renderer=env.str("LOG_FORMAT", default="json"),  # "console" for a human-readable dev log
