@@ -13,7 +13,7 @@ from ipaddress import IPv6Address, IPv6Network, ip_address
 
 from django.conf import settings
 
-UNKNOWN = "0.0.0.0"  # noqa: S104 - a placeholder key, never bound to
+UNKNOWN = "0.0.0.0"  # noqa: S104 - a key for a request without an address, never bound # nosec B104
 
 
 def _parse(raw: str | None) -> str | None:
