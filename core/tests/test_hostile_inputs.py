@@ -179,8 +179,9 @@ def test_a_write_to_an_unknown_api_path_is_the_json_404_not_a_csrf_page(customer
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_a_write_to_an_unknown_api_path_without_a_session_is_the_json_404(api):
-    response = Client(enforce_csrf_checks=True).post("/api/v1/nothing/here", data={})
+@pytest.mark.parametrize("path", ["/api/v1/nothing/here", "/api/v2/accounts/", "/api/"])
+def test_a_write_to_an_unknown_api_path_without_a_session_is_the_json_404(path):
+    response = Client(enforce_csrf_checks=True).post(path, data={})
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
