@@ -288,7 +288,11 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "LEEWAY": 0,
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.SessionTokenObtainSerializer",
 }
+# A login's refresh tokens (one family: the login and its rotations) end this long after the
+# login, however often they are rotated (accounts/tokens.py).
+JWT_SESSION_MAX_HOURS = env.int("JWT_SESSION_MAX_HOURS", default=12)
 
 # A token's user is kept in the shared cache this long (core/authentication.py); only
 # with Redis, where every worker sees the same cache and a saved user is forgotten by all.
