@@ -327,3 +327,57 @@ def test_the_schema_documents_logout_all(api):
     body = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert body["properties"]["all"]["type"] == "boolean"
     assert {"204", "400", "401"} <= set(logout["responses"])
+
+
+# --- the portal: idle timeout and absolute lifetime -------------------------------------------
+
+
+def at(epoch: int):
+    return patch("core.middleware._epoch", return_value=epoch)
+
+
+def test_portal_session_ends_after_the_idle_timeout(customer, settings):
+    settings.SESSION_IDLE_MINUTES = 30
+    start = 1_900_000_000
+    with at(start):
+        browser = signed_in_as(customer)
+        assert browser.get("/profile/").status_code == 200
+    with at(start + 29 * 60):
+        assert browser.get("/profile/").status_code == 200  # activity keeps it alive
+    with at(start + 29 * 60 + 30 * 60):
+        response = browser.get("/profile/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/profile/")
+    with at(start + 60 * 60):
+        page = browser.get(response["Location"])
+    assert "Your session has ended" in page.content.decode()
+    assert "_auth_user_id" not in browser.session
+
+
+def test_portal_session_ends_at_its_absolute_lifetime_however_busy(customer, settings):
+    settings.SESSION_IDLE_MINUTES = 30
+    settings.SESSION_MAX_HOURS = 8
+    start = 1_900_000_000
+    with at(start):
+        browser = signed_in_as(customer)
+    for minutes in range(20, 8 * 60, 20):
+        with at(start + minutes * 60):
+            assert browser.get("/profile/").status_code == 200
+    with at(start + 8 * 3600):
+        response = browser.get("/profile/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_an_ended_portal_session_is_anonymous_on_the_api(customer, settings):
+    settings.SESSION_IDLE_MINUTES = 30
+    start = 1_900_000_000
+    with at(start):
+        browser = signed_in_as(customer)
+        assert browser.get(ME).status_code == 200
+    with at(start + 31 * 60):
+        response = browser.get(ME)
+
+    assert response.status_code in (401, 403)
