@@ -292,6 +292,16 @@ def test_logout_all_ends_every_login_of_the_user(customer):
     assert me(login(customer)["access"]).status_code == 200  # signing in again works
 
 
+def test_logout_all_is_seen_at_once_with_the_jwt_user_cache_on(customer, settings):
+    settings.JWT_USER_CACHE_SECONDS = 60
+    pair = login(customer)
+    assert me(pair["access"]).status_code == 200  # the user is now cached
+
+    APIClient().post(LOGOUT, {"refresh": pair["refresh"], "all": True})
+
+    assert_refused(me(pair["access"]))
+
+
 def test_logout_all_false_is_a_plain_logout(customer):
     this, other = login(customer), login(customer)
 
