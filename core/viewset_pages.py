@@ -42,6 +42,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import exceptions
@@ -145,7 +146,11 @@ class PageMixin:
             if context is not None:
                 return render(request, self.template_name, context, status=400)
             return handler400(request)
-        if isinstance(exc, exceptions.ValidationError | exceptions.ParseError):
+        # Django's own ValidationError here is a query value a field refused (a forged
+        # cursor's position): bad input, never a 500.
+        if isinstance(
+            exc, exceptions.ValidationError | exceptions.ParseError | DjangoValidationError
+        ):
             return handler400(request)
         if isinstance(exc, exceptions.MethodNotAllowed):
             response = error_page(request, 405, "This page cannot do that.")
