@@ -6,10 +6,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationFailed
+from core.pages import show_refusal
 from core.pagination import NewestFirstCursorPagination
 from core.permissions import IsStaff
 from core.schema import bank_errors
+from core.viewset_pages import PageMixin
 from ledger import services
+from ledger.charts import charts_for
+from ledger.forms import HistoryFilterForm
 from ledger.idempotency import Idempotency, fingerprint
 from ledger.models import Account, Entry
 from ledger.selectors import (
@@ -30,6 +34,7 @@ from ledger.serializers import (
     StatusChangeInput,
     TransferInput,
     TransferOutput,
+    counterparty_of,
     history_window,
     transfer_response,
 )
@@ -68,6 +73,7 @@ def answer(idempotency: Idempotency | None, respond, txn) -> Response:
 
 @extend_schema(tags=["accounts"])
 class AccountViewSet(
+    PageMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -93,6 +99,28 @@ class AccountViewSet(
         if self.action in self.staff_actions:
             return account_get_for_staff(id=self.kwargs["pk"])
         return account_get(user=self.request.user, id=self.kwargs["pk"])
+
+    def page_context(self, data: dict) -> dict:
+        """The account page (`transactions`): the account, its chart and the date filter."""
+        account = self.get_object()
+        filters = HistoryFilterForm(self.request.GET or None)
+        filters.is_valid()
+        return {
+            "account": AccountOutput(account).data,
+            "chart": charts_for([account])[account.pk],
+            "filters": filters,
+            "filtered": bool(self.request.GET.get("since") or self.request.GET.get("until")),
+        }
+
+    def page_refusal(self, error: ValidationFailed) -> dict | None:
+        """A bad date is shown beside its field on the account page; a bad cursor or limit
+        is the 400 page."""
+        if self.action != "transactions" or not set(error.details) <= {"since", "until"}:
+            return None
+        context = {"results": [], "next": None, "previous": None}
+        context.update(self.page_context(context))
+        show_refusal(context["filters"], error)
+        return context
 
     @extend_schema(summary="Your accounts")
     def list(self, request: Request, *args, **kwargs) -> Response:
@@ -227,7 +255,9 @@ class AccountViewSet(
 
 
 @extend_schema(tags=["transfers"])
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(
+    PageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = TransferOutput
     lookup_value_converter = "uuid"
     pagination_class = NewestFirstCursorPagination
@@ -239,6 +269,17 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_object(self):
         return transfer_get(user=self.request.user, id=self.kwargs["pk"])
+
+    def page_context(self, data: dict) -> dict:
+        """A transfer's page also names the other side and shows the balance it left."""
+        if self.action != "retrieve":
+            return {}
+        entry = self.get_object()
+        return {
+            "counterparty": counterparty_of(entry),
+            "account": AccountOutput(entry.account).data,
+            "balance_after": entry.balance_after,
+        }
 
     @extend_schema(summary="Transfers you sent or received, newest first")
     def list(self, request: Request, *args, **kwargs) -> Response:
