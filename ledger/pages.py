@@ -24,7 +24,7 @@ from rest_framework.request import Request
 
 from accounts.models import User
 from accounts.selectors import profile_for
-from core.currencies import format_money, to_major, to_minor
+from core.currencies import format_money, to_major
 from core.errors import BankError, NotFound, Replay, ValidationFailed
 from core.pages import show_refusal
 from core.pagination import NewestFirstCursorPagination
@@ -42,7 +42,7 @@ from ledger.selectors import (
     recent_entries_for,
     transfer_get,
 )
-from ledger.serializers import MAX_AMOUNT, counterparty_of, history_window, transfer_response
+from ledger.serializers import counterparty_of, history_window, transfer_response
 
 CHART_SPAN = timedelta(days=183)  # six months
 RECENT_ACTIVITY = 8
@@ -201,7 +201,8 @@ def draft_from(form: TransferForm, user: User) -> Draft | None:
     """The form's fields as accounts and minor units, or None with every problem on the form.
     Called after `is_valid()`, valid or not, so that each field that parsed is checked too."""
     data = form.cleaned_data
-    source = payee = amount = None
+    source = payee = None
+    amount = data.get("amount")  # minor units in the source's currency (AmountField)
     if "from_account" in data:
         try:
             source = account_get(user=user, id=data["from_account"])
@@ -212,14 +213,6 @@ def draft_from(form: TransferForm, user: User) -> Draft | None:
             payee = payee_get(number=data["to_account_number"])
         except NotFound as error:
             form.add_error("to_account_number", error.message)
-    if source is not None and "amount" in data:
-        try:
-            amount = to_minor(data["amount"], source.currency)
-        except ValueError as error:
-            form.add_error("amount", str(error))
-        else:
-            if amount >= MAX_AMOUNT:
-                form.add_error("amount", "This amount is too large.")
     if form.errors or source is None or payee is None or amount is None:
         return None
     return Draft(source, payee, amount, data.get("description", ""))
