@@ -75,10 +75,10 @@ class TransferForm(forms.Form):
 
 
 class TransferConfirmForm(TransferForm):
-    """The confirmation: the same fields plus the key that makes a double submission post
-    once. `action` is "send", or "edit" to go back to the form."""
+    """The confirmation: the same fields, and `action`: "send", or "edit" to go back to the
+    form. The idempotency key it also carries is read by `Idempotency.from_request`, whose
+    rule for keys is the API's."""
 
-    idempotency_key = forms.CharField(max_length=255, widget=forms.HiddenInput)
     action = forms.ChoiceField(choices=[("send", "send"), ("edit", "edit")])
 
 

@@ -31,7 +31,7 @@ from core.pagination import NewestFirstCursorPagination
 from ledger import services
 from ledger.charts import BalanceChart, balance_chart
 from ledger.forms import AccountOpenForm, HistoryFilterForm, TransferConfirmForm, TransferForm
-from ledger.idempotency import Idempotency, fingerprint
+from ledger.idempotency import Idempotency
 from ledger.models import Account, Entry
 from ledger.selectors import (
     account_get,
@@ -268,12 +268,16 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     draft = draft_from(form, user)
     if draft is None:
         return transfer_form_page(request, form)
-    idempotency = Idempotency(
-        scope=f"user:{user.pk}",
-        key=form.cleaned_data["idempotency_key"],
-        fingerprint=fingerprint(method="POST", path=request.path, body=draft.fingerprint_body()),
-        respond=transfer_response,
-    )
+    try:  # the API's rule for keys: a tampered key is the same 400 as there
+        idempotency = Idempotency.from_request(
+            request,
+            key=request.POST.get("idempotency_key", ""),
+            body=draft.fingerprint_body(),
+            respond=transfer_response,
+        )
+    except ValidationFailed as error:
+        show_refusal(form, error)
+        return transfer_form_page(request, form, status=400)
     try:
         txn = services.transfer(
             source=draft.source,

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from ledger import services
+from ledger.idempotency import KEY_RULE
 from ledger.models import Account, IdempotencyKey, Transaction
 from ledger.numbers import check_digits, format_account_number
 from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows
@@ -463,6 +464,39 @@ def test_a_confirmation_key_reused_for_another_transfer_is_refused(browser, chec
     assert response.status_code == 200
     assert b"already used for a different transfer" in response.content
     assert Transaction.objects.filter(kind="transfer").count() == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["", "k" * 256, "a\x00b", "tab\there", "line\nbreak", None], ids=short
+)
+def test_a_confirmation_with_a_bad_key_is_refused_as_the_api_refuses_it(
+    browser, checking, payee, key
+):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+    fields = confirmation_fields(confirm)
+    if key is None:
+        del fields["idempotency_key"]
+    else:
+        fields["idempotency_key"] = key
+    before = ledger_rows()
+
+    response = browser.post("/transfers/confirm/", fields)
+
+    assert response.status_code == 400  # the API's validation_error status
+    assert KEY_RULE in response.content.decode()
+    assert ledger_rows() == before
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_a_confirmation_key_of_255_printable_characters_is_taken(browser, checking, payee):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+
+    response = browser.post(
+        "/transfers/confirm/", {**confirmation_fields(confirm), "idempotency_key": "k" * 255}
+    )
+
+    assert response.status_code == 302
+    assert IdempotencyKey.objects.get().key == "k" * 255
 
 
 def test_changing_the_details_returns_to_the_form_with_the_values(browser, checking, payee):
