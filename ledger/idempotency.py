@@ -54,9 +54,16 @@ class Idempotency:
 
     @classmethod
     def from_request(
-        cls, request, *, respond, key: str | None = None, body: Any = None
+        cls,
+        request,
+        *,
+        respond,
+        key: str | None = None,
+        body: Any = None,
+        scope: str | None = None,
     ) -> "Idempotency | None":
-        """The claim a request makes, scoped to its user; None when it sent no key.
+        """The claim a request makes, scoped to its user (or `scope`, e.g. "card:<uuid>" where
+        the card is the credential); None when it sent no key.
 
         The API passes only `respond`: the key is the `Idempotency-Key` header and the body
         is `request.data`. A page passes the key it carried in its form (a missing one as "")
@@ -69,7 +76,7 @@ class Idempotency:
         if not is_valid_key(key):
             raise ValidationFailed({KEY_HEADER: [KEY_RULE]})
         return cls(
-            scope=f"user:{request.user.pk}",
+            scope=scope or f"user:{request.user.pk}",
             key=key,
             fingerprint=fingerprint(
                 method=request.method,

@@ -108,6 +108,14 @@ def test_from_request_takes_a_pages_key_and_body_instead(user):
     )
 
 
+def test_from_request_may_scope_the_key_to_something_else_than_the_user(user):
+    request = api_request(user, {KEY_HEADER: "k3"})
+
+    claim = Idempotency.from_request(request, scope="card:42", respond=None)
+
+    assert claim.scope == "card:42"
+
+
 @pytest.mark.parametrize("key", ["", "k" * 256, "tab\there"], ids=repr)
 def test_from_request_refuses_a_bad_key_as_a_validation_error(user, key):
     with pytest.raises(ValidationFailed) as refused:
