@@ -379,6 +379,14 @@ def test_transfer_confirmation_with_an_edited_amount_goes_back_to_the_form(
     assert not Transaction.objects.filter(kind="transfer").exists()
 
 
+def test_transfer_form_asks_the_browser_for_decimal_text_of_bounded_length(browser, checking):
+    response = browser.get("/transfers/new/")
+
+    field = re.search(r'<input[^>]*name="amount"[^>]*>', response.content.decode()).group(0)
+    assert 'inputmode="decimal"' in field
+    assert 'maxlength="32"' in field
+
+
 def test_transfer_form_reads_the_amount_in_the_source_accounts_currency(browser, customer, payee):
     yen = account_for(customer, currency="JPY", amount=5_000)
     yen_payee = funded_account(1, currency="JPY")
