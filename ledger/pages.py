@@ -21,15 +21,16 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.selectors import profile_for
-from core.currencies import format_money, to_major, to_minor
-from core.errors import BankError, NotFound, Replay
+from core.currencies import format_money, to_major
+from core.errors import BankError, NotFound, Replay, ValidationFailed
+from core.pages import show_refusal
 from ledger import services
 from ledger.charts import charts_for
 from ledger.forms import AccountOpenForm, TransferConfirmForm, TransferForm
-from ledger.idempotency import Idempotency, fingerprint
+from ledger.idempotency import Idempotency
 from ledger.models import Account
 from ledger.selectors import account_get, accounts_for, payee_get, recent_entries_for
-from ledger.serializers import MAX_AMOUNT, EntryOutput, transfer_response
+from ledger.serializers import EntryOutput, transfer_response
 
 RECENT_ACTIVITY = 8
 
@@ -117,7 +118,8 @@ def draft_from(form: TransferForm, user: User) -> Draft | None:
     """The form's fields as accounts and minor units, or None with every problem on the form.
     Called after `is_valid()`, valid or not, so that each field that parsed is checked too."""
     data = form.cleaned_data
-    source = payee = amount = None
+    source = payee = None
+    amount = data.get("amount")  # minor units in the source's currency (AmountField)
     if "from_account" in data:
         try:
             source = account_get(user=user, id=data["from_account"])
@@ -128,14 +130,6 @@ def draft_from(form: TransferForm, user: User) -> Draft | None:
             payee = payee_get(number=data["to_account_number"])
         except NotFound as error:
             form.add_error("to_account_number", error.message)
-    if source is not None and "amount" in data:
-        try:
-            amount = to_minor(data["amount"], source.currency)
-        except ValueError as error:
-            form.add_error("amount", str(error))
-        else:
-            if amount >= MAX_AMOUNT:
-                form.add_error("amount", "This amount is too large.")
     if form.errors or source is None or payee is None or amount is None:
         return None
     return Draft(source, payee, amount, data.get("description", ""))
@@ -191,12 +185,16 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     draft = draft_from(form, user)
     if draft is None:
         return transfer_form_page(request, form)
-    idempotency = Idempotency(
-        scope=f"user:{user.pk}",
-        key=form.cleaned_data["idempotency_key"],
-        fingerprint=fingerprint(method="POST", path=request.path, body=draft.fingerprint_body()),
-        respond=transfer_response,
-    )
+    try:  # the API's rule for keys: a tampered key is the same 400 as there
+        idempotency = Idempotency.from_request(
+            request,
+            key=request.POST.get("idempotency_key", ""),
+            body=draft.fingerprint_body(),
+            respond=transfer_response,
+        )
+    except ValidationFailed as error:
+        show_refusal(form, error)
+        return transfer_form_page(request, form, status=400)
     try:
         txn = services.transfer(
             source=draft.source,

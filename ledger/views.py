@@ -14,7 +14,7 @@ from core.viewset_pages import PageMixin
 from ledger import services
 from ledger.charts import charts_for
 from ledger.forms import HistoryFilterForm
-from ledger.idempotency import Idempotency, fingerprint
+from ledger.idempotency import KEY_HEADER, KEY_MAX_LENGTH, Idempotency
 from ledger.models import Account, Entry
 from ledger.selectors import (
     account_get,
@@ -40,30 +40,15 @@ from ledger.serializers import (
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
+    KEY_HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
-    description="1-255 characters. A retry with the same key and body returns the first "
-    "response (header `Idempotent-Replayed: true`) and posts nothing; another body is a 409.",
+    description=f"1-{KEY_MAX_LENGTH} printable characters. A retry with the same key and body "
+    "returns the first response (header `Idempotent-Replayed: true`) and posts nothing; "
+    "another body is a 409.",
 )
 CONFLICT = "`idempotency_conflict`: the Idempotency-Key was used with a different request."
 INACTIVE = "`account_inactive`: the account is frozen or closed."
-
-
-def idempotency_for(request: Request, *, respond) -> Idempotency | None:
-    """The request's Idempotency-Key, scoped to the caller, or None when it sent none."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    # Printable only: a control character (NUL above all) cannot be stored in PostgreSQL text.
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise ValidationFailed({"Idempotency-Key": ["Must be 1 to 255 printable characters."]})
-    return Idempotency(
-        scope=f"user:{request.user.pk}",
-        key=key,
-        fingerprint=fingerprint(method=request.method, path=request.path, body=request.data),
-        respond=respond,
-    )
 
 
 def answer(idempotency: Idempotency | None, respond, txn) -> Response:
@@ -181,7 +166,7 @@ class AccountViewSet(
             own = next(e for e in txn.posted_entries if e.account_id == account.pk)
             return status.HTTP_201_CREATED, PostedOutput(own).data
 
-        idempotency = idempotency_for(request, respond=respond)
+        idempotency = Idempotency.from_request(request, respond=respond)
         txn = service(
             account=account, initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )
@@ -305,7 +290,7 @@ class TransferViewSet(
     def create(self, request: Request) -> Response:
         s = TransferInput(data=request.data)
         s.is_valid(raise_exception=True)
-        idempotency = idempotency_for(request, respond=transfer_response)
+        idempotency = Idempotency.from_request(request, respond=transfer_response)
         txn = services.transfer_to_number(
             initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )

@@ -2,6 +2,7 @@
 the API, rendered as HTML; refusals beside the field they concern."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from ledger import services
+from ledger.idempotency import KEY_RULE
 from ledger.models import Account, IdempotencyKey, Transaction
 from ledger.numbers import check_digits, format_account_number
 from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows
@@ -318,6 +320,84 @@ def test_transfer_form_shows_each_refusal_beside_its_field(
     assert ledger_rows() == before
 
 
+HOSTILE_AMOUNTS = [
+    ("1e999999", "in figures"),  # once a 500 (a million-digit integer)
+    ("1e999997", "in figures"),  # once 40 s of CPU
+    ("1E999999", "in figures"),
+    ("1e5", "in figures"),
+    ("NaN", "in figures"),
+    ("sNaN", "in figures"),
+    ("Infinity", "in figures"),
+    ("-Infinity", "in figures"),
+    ("+12", "in figures"),
+    ("-12", "greater than zero"),
+    ("1.2345", "EUR amounts have at most 2 decimal places."),
+    ("1" * 40, "at most 32 characters"),
+    ("9" * 100_000, "at most 32 characters"),
+    ("10000000000000", "too large"),  # MAX_AMOUNT cents
+    (" 12", "without spaces"),
+    ("12 ", "without spaces"),
+    ("12,50", "without commas"),
+    ("\uff11\uff12", "in figures"),
+    ("12\x00", "Null characters are not allowed."),
+]
+
+
+def short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else f"{text[:12]}...({len(value)} chars)"
+
+
+@pytest.mark.parametrize(("amount", "message"), HOSTILE_AMOUNTS, ids=short)
+def test_transfer_form_refuses_any_other_amount_notation_at_once(
+    browser, checking, payee, amount, message
+):
+    before = ledger_rows()
+    started = time.perf_counter()
+
+    response = browser.post("/transfers/new/", transfer_form(checking, payee.number, amount))
+
+    assert time.perf_counter() - started < 2  # the refusal is immediate, not a busy worker
+    assert response.status_code == 200
+    assert "ledger/transfer_form.html" in [t.name for t in response.templates]
+    assert message in field_error(response, "amount")
+    assert ledger_rows() == before
+
+
+@pytest.mark.parametrize(("amount", "message"), HOSTILE_AMOUNTS[:6], ids=short)
+def test_transfer_confirmation_with_an_edited_amount_goes_back_to_the_form(
+    browser, checking, payee, amount, message
+):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+
+    response = browser.post(
+        "/transfers/confirm/", {**confirmation_fields(confirm), "amount": amount}
+    )
+
+    assert response.status_code == 200
+    assert message in field_error(response, "amount")
+    assert not Transaction.objects.filter(kind="transfer").exists()
+
+
+def test_transfer_form_asks_the_browser_for_decimal_text_of_bounded_length(browser, checking):
+    response = browser.get("/transfers/new/")
+
+    field = re.search(r'<input[^>]*name="amount"[^>]*>', response.content.decode()).group(0)
+    assert 'inputmode="decimal"' in field
+    assert 'maxlength="32"' in field
+
+
+def test_transfer_form_reads_the_amount_in_the_source_accounts_currency(browser, customer, payee):
+    yen = account_for(customer, currency="JPY", amount=5_000)
+    yen_payee = funded_account(1, currency="JPY")
+
+    decimals = browser.post("/transfers/new/", transfer_form(yen, yen_payee.number, "12.50"))
+    whole = browser.post("/transfers/new/", transfer_form(yen, yen_payee.number, "1250"))
+
+    assert "JPY amounts have no decimal places." in field_error(decimals, "amount")
+    assert whole.context["draft"].amount == 1250
+
+
 def test_transfer_form_refuses_sending_to_the_same_account_beside_the_payee(browser, checking):
     response = browser.post("/transfers/new/", transfer_form(checking, checking.number, "1"))
 
@@ -392,6 +472,39 @@ def test_a_confirmation_key_reused_for_another_transfer_is_refused(browser, chec
     assert response.status_code == 200
     assert b"already used for a different transfer" in response.content
     assert Transaction.objects.filter(kind="transfer").count() == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["", "k" * 256, "a\x00b", "tab\there", "line\nbreak", None], ids=short
+)
+def test_a_confirmation_with_a_bad_key_is_refused_as_the_api_refuses_it(
+    browser, checking, payee, key
+):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+    fields = confirmation_fields(confirm)
+    if key is None:
+        del fields["idempotency_key"]
+    else:
+        fields["idempotency_key"] = key
+    before = ledger_rows()
+
+    response = browser.post("/transfers/confirm/", fields)
+
+    assert response.status_code == 400  # the API's validation_error status
+    assert KEY_RULE in response.content.decode()
+    assert ledger_rows() == before
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_a_confirmation_key_of_255_printable_characters_is_taken(browser, checking, payee):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+
+    response = browser.post(
+        "/transfers/confirm/", {**confirmation_fields(confirm), "idempotency_key": "k" * 255}
+    )
+
+    assert response.status_code == 302
+    assert IdempotencyKey.objects.get().key == "k" * 255
 
 
 def test_changing_the_details_returns_to_the_form_with_the_values(browser, checking, payee):
