@@ -11,12 +11,12 @@ class AmountField(forms.CharField):
     The currency is often known only once the form is bound (the account money leaves), so a
     form sets `field.currency` in its `__init__`; with no currency (the chosen account was not
     one of yours, already an error on its own field) the amount is not read at all and cleans
-    to None. Not stripped: the text is taken exactly as sent, as the API takes its integers."""
+    to None. Spaces around the figures are dropped, as in every other field of a form (an
+    amount pasted from a statement often carries them); spaces inside are refused."""
 
     widget = forms.TextInput
 
     def __init__(self, *, currency: str | None = None, **kwargs):
-        kwargs.setdefault("strip", False)
         super().__init__(**kwargs)
         self.currency = currency
 

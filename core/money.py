@@ -83,7 +83,7 @@ def _why_not_figures(text: str) -> str:
     """The most helpful message for short text that is not plain figures."""
     if text.startswith("-") and _figures(text[1:]):
         return ABOVE_ZERO
-    if text.strip() != text and _figures(text.strip()):
+    if _figures("".join(text.split())):  # spaces around or between the figures
         return NO_SPACES
     if "," in text and _figures(text.replace(",", "")):
         return NO_COMMAS
