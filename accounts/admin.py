@@ -1,8 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from accounts.models import Holder, User
+from accounts.services import deactivate_user
 
 
 class HolderInline(admin.StackedInline):
@@ -46,6 +47,18 @@ class UserAdmin(DjangoUserAdmin):
         ),
     ]
     filter_horizontal = ["groups"]
+    actions = ["deactivate"]
+
+    # A password set here (the password form) or `is_active` cleared on the change form ends
+    # the user's sessions too: accounts/signals.py sees every save.
+    @admin.action(
+        description="Deactivate the selected users (ends their sessions)", permissions=["change"]
+    )
+    def deactivate(self, request, queryset) -> None:
+        users = list(queryset.filter(is_active=True))
+        for user in users:
+            deactivate_user(user=user)
+        self.message_user(request, f"{len(users)} user(s) deactivated.", messages.SUCCESS)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a customer with a ledger history is deactivated, never deleted

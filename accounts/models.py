@@ -5,6 +5,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class UserManager(BaseUserManager["User"]):
@@ -40,6 +41,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Raised by accounts.services.revoke_all_sessions (password change, deactivation, "log out
+    # everywhere"); every JWT carries the value it was minted with (claim `sv`), and a token
+    # whose value is not the user's current one is refused (core/authentication.py).
+    session_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -89,3 +94,16 @@ class Holder(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class RefreshTokenFamily(models.Model):
+    """Which login (token family, the `fam` claim) an outstanding refresh token belongs to, so
+    that a whole family is revoked with one set-based statement (accounts.services)."""
+
+    token = models.OneToOneField(
+        OutstandingToken, models.CASCADE, primary_key=True, related_name="session_family"
+    )
+    family = models.UUIDField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.family} / {self.token_id}"

@@ -1,7 +1,9 @@
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from accounts.tokens import SessionRefreshToken
 from accounts.validators import validate_date_of_birth, validate_phone
-from core.serializers import StrictSerializer
+from core.serializers import JsonBooleanField, StrictSerializer
 
 
 class SignupInput(StrictSerializer):
@@ -30,6 +32,21 @@ class TokenPairOutput(serializers.Serializer):
 
 class RefreshInput(StrictSerializer):
     refresh = serializers.CharField()
+
+
+class LogoutInput(RefreshInput):
+    all = JsonBooleanField(
+        required=False,
+        default=False,
+        help_text="true: log out every device of this user, not only this login.",
+    )
+
+
+class SessionTokenObtainSerializer(TokenObtainPairSerializer):
+    """simplejwt's email-and-password serializer, minting the refresh token of a new family
+    (settings SIMPLE_JWT["TOKEN_OBTAIN_SERIALIZER"])."""
+
+    token_class = SessionRefreshToken
 
 
 class ProfileSerializer(StrictSerializer):

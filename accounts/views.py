@@ -6,10 +6,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from accounts.auth import email_key
 from accounts.selectors import profile_for
 from accounts.serializers import (
+    LogoutInput,
     ProfileSerializer,
     RefreshInput,
     SignupInput,
@@ -17,13 +19,17 @@ from accounts.serializers import (
     TokenPairOutput,
     UserOutput,
 )
-from accounts.services import register_customer, revoke_refresh_token, update_profile
+from accounts.services import logout, register_customer, rotate_refresh_token, update_profile
 from core import ratelimit
 from core.errors import LockedOutError
 from core.schema import bank_errors
 
 WRONG_CREDENTIALS = "`authentication_failed`: wrong email or password."
-BAD_REFRESH = "`authentication_failed`: the refresh token is invalid, expired or revoked."
+BAD_REFRESH = (
+    "`authentication_failed`: the refresh token is invalid, expired, revoked, past its login's "
+    "absolute lifetime (`JWT_SESSION_MAX_HOURS`), or a rotated one presented again (which "
+    "revokes every token of that login)."
+)
 
 
 class SignupView(APIView):
@@ -75,8 +81,11 @@ class TokenView(jwt_views.TokenObtainPairView):
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
+    """Rotation with the session rules of accounts.services.rotate_refresh_token."""
+
     throttle_scope = "auth"
     authentication_classes: list = []
+    serializer_class = TokenRefreshSerializer  # for the schema generator; post() is ours
 
     @extend_schema(
         request=RefreshInput,
@@ -87,24 +96,35 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
     def post(self, request: Request, *args, **kwargs) -> Response:
         s = RefreshInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return super().post(request, *args, **kwargs)
+        return Response(rotate_refresh_token(refresh=s.validated_data["refresh"]))
 
 
 class LogoutView(APIView):
+    """The refresh token is the credential: whoever holds a valid one may end its login or,
+    with `"all": true`, every login of its user. Access tokens are refused at once too, by
+    family or by session version (core/authentication.py), so the caller's current access
+    token stops working without being sent here."""
+
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_scope = "auth"
 
     @extend_schema(
-        request=RefreshInput,
-        responses={204: None, **bank_errors(s401=BAD_REFRESH)},
+        request=LogoutInput,
+        responses={
+            204: None,
+            **bank_errors(
+                s400="`validation_error`: `all` is not a JSON boolean, or `refresh` is missing.",
+                s401=BAD_REFRESH,
+            ),
+        },
         tags=["auth"],
-        summary="Log out: revoke a refresh token",
+        summary="Log out: end this login, or with `all: true` every login of the user",
     )
     def post(self, request: Request) -> Response:
-        s = RefreshInput(data=request.data)
+        s = LogoutInput(data=request.data)
         s.is_valid(raise_exception=True)
-        revoke_refresh_token(refresh=s.validated_data["refresh"])
+        logout(refresh=s.validated_data["refresh"], everywhere=s.validated_data["all"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

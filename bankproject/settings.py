@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -231,7 +232,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 60 * 60 * 8
+# A portal session ends after this long without a request, and this long after sign-in at
+# the latest (core.middleware.SessionLifetimeMiddleware); the cookie lives no longer.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=8)
+SESSION_COOKIE_AGE = 60 * 60 * SESSION_MAX_HOURS
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -306,7 +311,11 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "LEEWAY": 0,
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.SessionTokenObtainSerializer",
 }
+# A login's refresh tokens (one family: the login and its rotations) end this long after the
+# login, however often they are rotated (accounts/tokens.py).
+JWT_SESSION_MAX_HOURS = env.int("JWT_SESSION_MAX_HOURS", default=12)
 
 # A token's user is kept in the shared cache this long (core/authentication.py); only
 # with Redis, where every worker sees the same cache and a saved user is forgotten by all.

@@ -10,8 +10,18 @@ once and again when its transaction commits; only a raw UPDATE waits for the exp
 
 A token whose signature this process has verified is remembered too (a bounded LRU): a
 client sends the same access token for its whole lifetime, and checking its HMAC again every
-time took as much Python as the throttle. Its expiry is still checked on every request; an
-access token cannot be revoked before it expires, so nothing else can have changed.
+time took as much Python as the throttle. Its expiry is still checked on every request, and so
+is revocation, which the LRU does not cache (it lives in `get_user`):
+
+- a token whose `sv` claim (the user's `session_version` when its family was started, 0 if it
+  has none) is not the user's current `session_version` is refused: a password change, a
+  deactivation or "log out everywhere" raises the version (accounts.services), so every access
+  token issued before it stops working at once. A counter, not a timestamp against `iat`: it
+  needs no clock agreement between workers and has no same-second ambiguity.
+- a token whose family (`fam` claim) was revoked (logout, reuse of a rotated refresh token) is
+  refused: the revocation writes `jwt-family-revoked:<fam>` into the shared cache for one access
+  lifetime, after which every access token of that family has expired anyway. With the user
+  cache on, both keys are read in one `get_many` (one Redis round trip, as before).
 """
 
 import threading
@@ -31,8 +41,21 @@ from rest_framework_simplejwt.utils import aware_utcnow
 VERIFIED_TOKENS_KEPT = 4096  # per process; a few MB at most
 
 
+SESSION_ENDED = "The session has ended; sign in again."
+
+
 def _cache_key(user_id: Any) -> str:
     return f"jwt-user:{user_id}"
+
+
+def family_revoked_key(family: str) -> str:
+    return f"jwt-family-revoked:{family}"
+
+
+def mark_families_revoked(families: list[str]) -> None:
+    """Every access token of these families is refused from now until it expires."""
+    seconds = int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 1
+    cache.set_many({family_revoked_key(str(family)): True for family in families}, seconds)
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -63,10 +86,21 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def get_user(self, validated_token):
         seconds = settings.JWT_USER_CACHE_SECONDS
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
-        if not seconds or user_id is None:
+        family = validated_token.get("fam")
+        user_key = _cache_key(user_id) if seconds and user_id is not None else None
+        family_key = family_revoked_key(str(family)) if family else None
+        keys = [key for key in (user_key, family_key) if key]
+        found = cache.get_many(keys) if keys else {}
+        if family_key and found.get(family_key):
+            raise AuthenticationFailed(SESSION_ENDED, code="session_ended")
+        user = self._user(validated_token, user_key, found.get(user_key) if user_key else None)
+        if validated_token.get("sv", 0) != getattr(user, "session_version", 0):
+            raise AuthenticationFailed(SESSION_ENDED, code="session_ended")
+        return user
+
+    def _user(self, validated_token, key: str | None, fields: dict | None):
+        if key is None:
             return super().get_user(validated_token)
-        key = _cache_key(user_id)
-        fields = cache.get(key)
         if fields is None:
             user = super().get_user(validated_token)  # refuses an unknown or inactive user
             fields = {
@@ -74,7 +108,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 for f in self.user_model._meta.concrete_fields
                 if f.attname != "password"
             }
-            cache.set(key, fields, seconds)
+            cache.set(key, fields, settings.JWT_USER_CACHE_SECONDS)
             return user
         if api_settings.CHECK_USER_IS_ACTIVE and not fields.get("is_active", True):
             raise AuthenticationFailed("User is inactive", code="user_inactive")

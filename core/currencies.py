@@ -39,15 +39,6 @@ def to_major(amount: int, currency: str) -> Decimal:
     return (Decimal(amount) / (Decimal(10) ** places)).quantize(Decimal(1).scaleb(-places))
 
 
-def to_minor(major: Decimal, currency: str) -> int:
-    """Decimal("125.50"), "EUR" -> 12550. Refuses more decimals than the currency has."""
-    places = exponent(currency)
-    scaled = major * (Decimal(10) ** places)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{currency} amounts have at most {places} decimal places.")
-    return int(scaled)
-
-
 def format_money(amount: int, currency: str) -> str:
     """12550, "EUR" -> "EUR 125.50"; -123456789, "EUR" -> "-EUR 1,234,567.89"."""
     places = exponent(currency)

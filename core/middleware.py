@@ -1,7 +1,12 @@
 import re
+import time
 
 import structlog
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
@@ -119,3 +124,62 @@ class ApiExceptionMiddleware:
             envelope("server_error", "Something went wrong on our side. Nothing was changed."),
             status=500,
         )
+
+
+def _epoch() -> int:
+    return int(time.time())
+
+
+@receiver(user_logged_in, dispatch_uid="bank-session-started")
+def start_session_clock(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """A sign-in (even over a live session of the same user) starts both clocks afresh."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        now = _epoch()
+        session[SessionLifetimeMiddleware.STARTED] = session[SessionLifetimeMiddleware.SEEN] = now
+
+
+class SessionLifetimeMiddleware:
+    """A portal session ends after `SESSION_IDLE_MINUTES` without a request, and at the latest
+    `SESSION_MAX_HOURS` after sign-in, however busy. The user is logged out (the session is
+    flushed) and a page request is sent to the login page with a message and a `next`; under
+    /api/ the request simply goes on unauthenticated (401/403 from DRF).
+
+    The session keeps two epoch seconds: the sign-in (`user_logged_in`; a session signed in
+    before this middleware existed starts counting when first seen) and the last request. The
+    last-seen time is written at most once a minute, so a busy session is not saved on every
+    request. Sits after the auth and message middlewares.
+    """
+
+    STARTED = "_session_started_at"
+    SEEN = "_session_seen_at"
+    SEEN_WRITE_EVERY = 60  # seconds
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:  # the API's bearer requests
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = _epoch()
+            started = request.session.get(self.STARTED)
+            seen = request.session.get(self.SEEN)
+            if not isinstance(started, int) or not isinstance(seen, int):
+                request.session[self.STARTED] = request.session[self.SEEN] = now
+            elif (
+                now - seen >= settings.SESSION_IDLE_MINUTES * 60
+                or now - started >= settings.SESSION_MAX_HOURS * 3600
+            ):
+                return self._end(request)
+            elif now - seen >= self.SEEN_WRITE_EVERY:
+                request.session[self.SEEN] = now
+        return self.get_response(request)
+
+    def _end(self, request: HttpRequest) -> HttpResponse:
+        logout(request)  # flushes the session; request.user becomes anonymous
+        if request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        messages.info(request, "Your session has ended. Please log in again.")
+        return redirect_to_login(request.get_full_path())

@@ -14,3 +14,14 @@ class StrictSerializer(serializers.Serializer):
                     {name: ["This field is unknown or read-only."] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """A JSON `true` or `false` and nothing else: DRF's BooleanField also takes "yes", 1, "on"."""
+
+    default_error_messages = {"invalid": "Must be a JSON boolean: true or false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")

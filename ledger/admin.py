@@ -1,8 +1,6 @@
 """Staff screens. Read-mostly: money moves and status changes go through the ledger services
 (the same ones the API calls), with who did it and why; ledger rows are never edited."""
 
-from decimal import Decimal, InvalidOperation
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,8 +10,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.currencies import exponent, format_money, to_minor
+from core.currencies import format_money
 from core.errors import BankError
+from core.forms import AmountField
 from ledger import services
 from ledger.models import Account, AccountStatusChange, Entry, IdempotencyKey, Transaction
 
@@ -45,20 +44,13 @@ class ReasonForm(forms.Form):
 
 
 class MoneyForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal("0.001"), max_digits=18, decimal_places=3)
+    amount = AmountField()  # cleans to minor units, by the portal's rule
     description = forms.CharField(max_length=140, required=False)
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency = currency
+        self.fields["amount"].currency = currency
         self.fields["amount"].help_text = f"In {currency}, e.g. 125.50"
-        self.fields["amount"].decimal_places = exponent(currency)
-
-    def clean_amount(self) -> int:
-        try:
-            return to_minor(self.cleaned_data["amount"], self.currency)
-        except (ValueError, InvalidOperation) as error:
-            raise forms.ValidationError(str(error)) from None
 
 
 def ask_reason(model_admin, request, queryset, form: ReasonForm, label: str, *, title: str):

@@ -8,15 +8,21 @@ amounts in HTML beside it, so text keeps its size at any width and never sits on
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from django.utils import timezone
 
 from core.currencies import exponent, format_money, to_major
+from ledger.models import Account
+from ledger.selectors import balance_points
 
 # In CSS pixels; static/css/bank.css lines the axis labels up with these (.chart-axis).
 HEIGHT = 180  # the outer SVG: the plot, then a row of month labels
 PLOT_TOP = 8
 PLOT_HEIGHT = 148
 PLOT_WIDTH = 1000  # the inner SVG's viewBox width; stretched to whatever the page gives it
+CHART_SPAN = timedelta(days=183)  # six months
 
 
 @dataclass(frozen=True)
@@ -165,3 +171,20 @@ def balance_chart(
             chart.ticks.append(Tick(x=position, label=label))
             last = position
     return chart
+
+
+def charts_for(accounts: list[Account]) -> dict[UUID, BalanceChart]:
+    """Each account's balance over the last six months, or since it was opened."""
+    end = timezone.now()
+    since = datetime.combine((end - CHART_SPAN).date(), time.min, tzinfo=UTC)
+    series = balance_points(accounts, since=since)
+    return {
+        account.pk: balance_chart(
+            currency=account.currency,
+            opening=series[account.pk][0],
+            points=series[account.pk][1],
+            start=max(since, account.created_at),
+            end=end,
+        )
+        for account in accounts
+    }

@@ -1,16 +1,16 @@
 """The portal's forms for accounts and transfers. Shape only: which accounts are yours, whether
 a payee exists and whether the money is there are answered by selectors and services."""
 
-from decimal import Decimal, InvalidOperation
-
 from django import forms
 
 from core.currencies import CURRENCY_CHOICES, format_money
+from core.forms import AmountField
 from ledger.models import Account
 from ledger.numbers import (
+    MAX_TYPED_LENGTH,
+    AccountNumberError,
     format_account_number,
-    is_valid_account_number,
-    normalize_account_number,
+    validate_account_number,
 )
 
 ACCOUNT_TYPES = [(Account.Type.CHECKING, "Checking"), (Account.Type.SAVINGS, "Savings")]
@@ -35,20 +35,20 @@ class AccountOpenForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    """Step one of a transfer; the confirmation step posts the same fields back, hidden."""
+    """Step one of a transfer; the confirmation step posts the same fields back, hidden. The
+    amount cleans to minor units in the currency of the account chosen to send from."""
 
     from_account = forms.ChoiceField(label="From")
     to_account_number = forms.CharField(
         label="Payee's account number",
-        max_length=34,
+        max_length=MAX_TYPED_LENGTH,
         help_text="Ten digits, e.g. 1234 5678 90. Spaces are fine.",
         widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "off"}),
     )
-    amount = forms.CharField(
+    amount = AmountField(
         label="Amount",
-        max_length=24,
         help_text="In the currency of the account you send from, e.g. 125.50.",
-        widget=forms.TextInput({"inputmode": "decimal", "autocomplete": "off"}),
+        widget=forms.TextInput({"autocomplete": "off"}),
     )
     description = forms.CharField(
         label="Reference (optional)",
@@ -62,29 +62,23 @@ class TransferForm(forms.Form):
         self.fields["from_account"].choices = [
             (str(account.pk), account_label(account)) for account in accounts
         ]
+        currencies = {str(account.pk): account.currency for account in accounts}
+        self.fields["amount"].currency = currencies.get(
+            self.data.get(self.add_prefix("from_account"))
+        )
 
     def clean_to_account_number(self) -> str:
-        number = normalize_account_number(self.cleaned_data["to_account_number"])
-        if not is_valid_account_number(number):
-            raise forms.ValidationError("This is not a valid account number: check the digits.")
-        return number
-
-    def clean_amount(self) -> Decimal:
-        raw = self.cleaned_data["amount"].strip()
         try:
-            amount = Decimal(raw)
-        except InvalidOperation:
-            raise forms.ValidationError("Enter an amount in figures, such as 125.50.") from None
-        if not amount.is_finite() or amount <= 0:
-            raise forms.ValidationError("Enter an amount greater than zero.")
-        return amount
+            return validate_account_number(self.cleaned_data["to_account_number"])
+        except AccountNumberError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class TransferConfirmForm(TransferForm):
-    """The confirmation: the same fields plus the key that makes a double submission post
-    once. `action` is "send", or "edit" to go back to the form."""
+    """The confirmation: the same fields, and `action`: "send", or "edit" to go back to the
+    form. The idempotency key it also carries is read by `Idempotency.from_request`, whose
+    rule for keys is the API's."""
 
-    idempotency_key = forms.CharField(max_length=255, widget=forms.HiddenInput)
     action = forms.ChoiceField(choices=[("send", "send"), ("edit", "edit")])
 
 

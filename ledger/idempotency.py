@@ -6,6 +6,10 @@ unique index until the first commits (PostgreSQL) or cannot begin its write tran
 all until then (SQLite, IMMEDIATE), then finds the finished row and replays it. `completion()`
 stores the response in the same transaction, so a crash leaves either both the posting and
 its answer, or neither. A refused request rolls back its claim: a retry runs again.
+
+`Idempotency.from_request()` is the one way a view makes a claim: the API's views from the
+`Idempotency-Key` header and the request body, the portal's confirmation step from the key
+in its hidden field and the transfer it confirms. Both refuse a bad key by `is_valid_key`.
 """
 
 import hashlib
@@ -18,9 +22,18 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from core.errors import Replay
+from core.errors import Replay, ValidationFailed
 from ledger.errors import IdempotencyConflictError
 from ledger.models import IdempotencyKey, Transaction
+
+KEY_HEADER = "Idempotency-Key"
+KEY_MAX_LENGTH = 255
+KEY_RULE = f"Must be 1 to {KEY_MAX_LENGTH} printable characters."
+
+
+def is_valid_key(key: str) -> bool:
+    # Printable only: a control character (NUL above all) cannot be stored in PostgreSQL text.
+    return isinstance(key, str) and 1 <= len(key) <= KEY_MAX_LENGTH and key.isprintable()
 
 
 def fingerprint(*, method: str, path: str, body: Any) -> str:
@@ -38,6 +51,40 @@ class Idempotency:
     respond: Callable[[Transaction], tuple[int, Any]]  # the response to store and replay
     _row_id: int | None = None
     response: tuple[int, Any] | None = None  # what complete() stored, for the first answer
+
+    @classmethod
+    def from_request(
+        cls,
+        request,
+        *,
+        respond,
+        key: str | None = None,
+        body: Any = None,
+        scope: str | None = None,
+    ) -> "Idempotency | None":
+        """The claim a request makes, scoped to its user (or `scope`, e.g. "card:<uuid>" where
+        the card is the credential); None when it sent no key.
+
+        The API passes only `respond`: the key is the `Idempotency-Key` header and the body
+        is `request.data`. A page passes the key it carried in its form (a missing one as "")
+        and the body that identifies what it asks for. A key that breaks the rule is a
+        ValidationFailed on `Idempotency-Key`: the API's 400 `validation_error`."""
+        if key is None:
+            key = request.headers.get(KEY_HEADER)
+            if key is None:
+                return None
+        if not is_valid_key(key):
+            raise ValidationFailed({KEY_HEADER: [KEY_RULE]})
+        return cls(
+            scope=scope or f"user:{request.user.pk}",
+            key=key,
+            fingerprint=fingerprint(
+                method=request.method,
+                path=request.path,
+                body=request.data if body is None else body,
+            ),
+            respond=respond,
+        )
 
     def claim(self) -> None:
         """Take the key, or raise Replay / IdempotencyConflictError."""

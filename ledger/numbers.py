@@ -4,6 +4,12 @@ mistyped digit or two swapped digits are caught before any lookup."""
 import secrets
 
 LENGTH = 10
+MAX_TYPED_LENGTH = 34  # what a person may type: the digits with spaces and dashes, as an IBAN
+INVALID = "This is not a valid account number: check the digits."
+
+
+class AccountNumberError(ValueError):
+    """A typed account number that cannot be one of ours; `str(error)` says so."""
 
 
 def check_digits(body: str) -> str:
@@ -28,3 +34,14 @@ def normalize_account_number(raw: str) -> str:
 
 def format_account_number(number: str) -> str:
     return f"{number[:4]} {number[4:8]} {number[8:]}"
+
+
+def validate_account_number(raw: str) -> str:
+    """A payee's number as typed -> its ten digits, or AccountNumberError. The one rule the API
+    serializer and the portal form both apply before any lookup."""
+    if not isinstance(raw, str) or len(raw) > MAX_TYPED_LENGTH:
+        raise AccountNumberError(INVALID)
+    number = normalize_account_number(raw)
+    if not is_valid_account_number(number):
+        raise AccountNumberError(INVALID)
+    return number

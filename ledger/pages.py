@@ -1,50 +1,37 @@
-"""The portal's pages for accounts, history and transfers.
+"""The portal's plain views: the dashboard (several resources at once) and the step-by-step
+forms (open an account; a transfer, then its confirmation).
 
-Plain Django views on session auth that call the same selectors and services as the API
-(`accounts_for`, `account_get`, `payee_get`, `entries_for`, `transfer`...): whose account it
-is, whether the money is there and how a retry is recognised are decided there, once. A view
-parses a form, calls, and renders; a refusal is shown beside the field it concerns.
+A page of one resource or one list (an account with its history, the transfers, a transfer) is
+not here: it is the API's viewset in `ledger/views.py`, mounted again as a page
+(`core/viewset_pages.py`). These views call the same selectors and services as the API
+(`accounts_for`, `account_get`, `payee_get`, `transfer`...): whose account it is, whether the
+money is there and how a retry is recognised are decided there, once. A view parses a form,
+calls, and renders; a refusal is shown beside the field it concerns.
 """
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import NotFound as BadCursor
-from rest_framework.request import Request
 
 from accounts.models import User
 from accounts.selectors import profile_for
-from core.currencies import format_money, to_major, to_minor
+from core.currencies import format_money, to_major
 from core.errors import BankError, NotFound, Replay, ValidationFailed
 from core.pages import show_refusal
-from core.pagination import NewestFirstCursorPagination
 from ledger import services
-from ledger.charts import BalanceChart, balance_chart
-from ledger.forms import AccountOpenForm, HistoryFilterForm, TransferConfirmForm, TransferForm
-from ledger.idempotency import Idempotency, fingerprint
-from ledger.models import Account, Entry
-from ledger.selectors import (
-    account_get,
-    accounts_for,
-    balance_points,
-    entries_for,
-    payee_get,
-    recent_entries_for,
-    transfer_get,
-)
-from ledger.serializers import MAX_AMOUNT, counterparty_of, history_window, transfer_response
+from ledger.charts import charts_for
+from ledger.forms import AccountOpenForm, TransferConfirmForm, TransferForm
+from ledger.idempotency import Idempotency
+from ledger.models import Account
+from ledger.selectors import account_get, accounts_for, payee_get, recent_entries_for
+from ledger.serializers import EntryOutput, transfer_response
 
-CHART_SPAN = timedelta(days=183)  # six months
 RECENT_ACTIVITY = 8
 
 # Which field of the transfer form a refusal belongs beside; the rest go above the form.
@@ -61,45 +48,6 @@ PAGE_MESSAGES = {
 }
 
 
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def own_account(user: User, id: UUID) -> Account:
-    try:
-        return account_get(user=user, id=id)
-    except NotFound:
-        raise Http404() from None  # someone else's account does not exist for you
-
-
-@dataclass
-class HistoryRow:
-    """One history line: the entry and who was on the other side of it."""
-
-    entry: Entry
-    counterparty: dict | None
-
-
-def history_rows(entries) -> list[HistoryRow]:
-    return [HistoryRow(entry, counterparty_of(entry)) for entry in entries]
-
-
-def charts_for(accounts: list[Account]) -> dict[UUID, BalanceChart]:
-    """Each account's balance over the last six months, or since it was opened."""
-    end = timezone.now()
-    since = datetime.combine((end - CHART_SPAN).date(), time.min, tzinfo=UTC)
-    series = balance_points(accounts, since=since)
-    return {
-        account.pk: balance_chart(
-            currency=account.currency,
-            opening=series[account.pk][0],
-            points=series[account.pk][1],
-            start=max(since, account.created_at),
-            end=end,
-        )
-        for account in accounts
-    }
-
-
 # --- dashboard and accounts ---------------------------------------------------------------
 
 
@@ -110,11 +58,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     totals: dict[str, int] = {}
     for account in accounts:
         totals[account.currency] = totals.get(account.currency, 0) + account.balance
+    recent = recent_entries_for(request.user, limit=RECENT_ACTIVITY)
     context = {
         "holder": profile_for(request.user),
         "accounts": [(account, charts[account.pk]) for account in accounts],
         "totals": sorted(totals.items()),
-        "recent": history_rows(recent_entries_for(request.user, limit=RECENT_ACTIVITY)),
+        # The history API's rows, as the account page shows them, with which account it was.
+        "recent": [
+            {**row, "account_name": entry.account.nickname or entry.account.get_type_display()}
+            for entry, row in zip(recent, EntryOutput(recent, many=True).data, strict=True)
+        ],
     }
     return render(request, "ledger/dashboard.html", context)
 
@@ -130,42 +83,6 @@ def account_new(request: HttpRequest) -> HttpResponse:
         )
         return redirect("pages:account", id=account.pk)
     return render(request, "ledger/account_new.html", {"form": form})
-
-
-class HistoryPagination(NewestFirstCursorPagination):
-    """The API's cursor pagination: a page does not shift when new entries arrive."""
-
-
-@login_required
-def account_detail(request: HttpRequest, id: UUID) -> HttpResponse:
-    account = own_account(request.user, id)
-    filters = HistoryFilterForm(request.GET or None)
-    filters.is_valid()
-    rows, older, newer = [], None, None
-    try:
-        since, until = history_window(request.GET)
-    except ValidationFailed as error:
-        show_refusal(filters, error)
-    else:
-        paginator = HistoryPagination()
-        try:
-            page = paginator.paginate_queryset(
-                entries_for(account, since=since, until=until), Request(request)
-            )
-        except (BadCursor, ValidationFailed):  # a forged `cursor` or `limit`: the 400 page
-            raise BadRequest() from None
-        rows = history_rows(page)
-        older, newer = paginator.get_next_link(), paginator.get_previous_link()
-    context = {
-        "account": account,
-        "chart": charts_for([account])[account.pk],
-        "filters": filters,
-        "filtered": bool(request.GET.get("since") or request.GET.get("until")),
-        "rows": rows,
-        "older": older,
-        "newer": newer,
-    }
-    return render(request, "ledger/account_detail.html", context)
 
 
 # --- transfers ------------------------------------------------------------------------------
@@ -201,7 +118,8 @@ def draft_from(form: TransferForm, user: User) -> Draft | None:
     """The form's fields as accounts and minor units, or None with every problem on the form.
     Called after `is_valid()`, valid or not, so that each field that parsed is checked too."""
     data = form.cleaned_data
-    source = payee = amount = None
+    source = payee = None
+    amount = data.get("amount")  # minor units in the source's currency (AmountField)
     if "from_account" in data:
         try:
             source = account_get(user=user, id=data["from_account"])
@@ -212,14 +130,6 @@ def draft_from(form: TransferForm, user: User) -> Draft | None:
             payee = payee_get(number=data["to_account_number"])
         except NotFound as error:
             form.add_error("to_account_number", error.message)
-    if source is not None and "amount" in data:
-        try:
-            amount = to_minor(data["amount"], source.currency)
-        except ValueError as error:
-            form.add_error("amount", str(error))
-        else:
-            if amount >= MAX_AMOUNT:
-                form.add_error("amount", "This amount is too large.")
     if form.errors or source is None or payee is None or amount is None:
         return None
     return Draft(source, payee, amount, data.get("description", ""))
@@ -275,12 +185,16 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     draft = draft_from(form, user)
     if draft is None:
         return transfer_form_page(request, form)
-    idempotency = Idempotency(
-        scope=f"user:{user.pk}",
-        key=form.cleaned_data["idempotency_key"],
-        fingerprint=fingerprint(method="POST", path=request.path, body=draft.fingerprint_body()),
-        respond=transfer_response,
-    )
+    try:  # the API's rule for keys: a tampered key is the same 400 as there
+        idempotency = Idempotency.from_request(
+            request,
+            key=request.POST.get("idempotency_key", ""),
+            body=draft.fingerprint_body(),
+            respond=transfer_response,
+        )
+    except ValidationFailed as error:
+        show_refusal(form, error)
+        return transfer_form_page(request, form, status=400)
     try:
         txn = services.transfer(
             source=draft.source,
@@ -301,13 +215,3 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         request, f"Sent {format_money(draft.amount, draft.source.currency)} to {payee_name}."
     )
     return redirect("pages:transfer", id=txn.pk)
-
-
-@login_required
-def transfer_detail(request: HttpRequest, id: UUID) -> HttpResponse:
-    try:
-        entry = transfer_get(user=request.user, id=id)
-    except NotFound:
-        raise Http404() from None
-    context = {"entry": entry, "counterparty": counterparty_of(entry)}
-    return render(request, "ledger/transfer_detail.html", context)

@@ -1,38 +1,26 @@
 from datetime import UTC, datetime, time, timedelta
 
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 
 from core.currencies import CURRENCY_CHOICES
 from core.errors import ValidationFailed
+from core.money import MAX_AMOUNT, AmountError, minor_units
 from core.serializers import StrictSerializer
 from ledger.models import Account, Entry
-from ledger.numbers import is_valid_account_number, normalize_account_number
-
-MAX_AMOUNT = 10**15  # minor units; anything larger is a typo, and stays far from BIGINT
+from ledger.numbers import MAX_TYPED_LENGTH, AccountNumberError, validate_account_number
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT - 1})
 class MinorUnitsField(serializers.Field):
-    """A positive whole number of minor units. Refuses floats (1.5 and 1.0), strings ("15"),
-    booleans, zero, negatives and absurd sizes: money is never guessed at."""
-
-    default_error_messages = {
-        "type": "Send a whole number of minor units (cents), e.g. 12550 for 125.50.",
-        "positive": "Must be greater than zero.",
-        "too_large": f"Must be at most {MAX_AMOUNT}.",
-    }
+    """A positive whole number of minor units, as `core.money.minor_units` takes it."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("type")
-        if data <= 0:
-            self.fail("positive")
-        if data >= MAX_AMOUNT:
-            self.fail("too_large")
-        return data
+        try:
+            return minor_units(data)
+        except AmountError as error:
+            raise serializers.ValidationError(str(error)) from None
 
     def to_representation(self, value):
         return value
@@ -42,15 +30,13 @@ class AccountNumberField(serializers.CharField):
     """A payee's account number: spaces and dashes are ignored; the check digits must hold."""
 
     def __init__(self, **kwargs):
-        super().__init__(max_length=34, **kwargs)
+        super().__init__(max_length=MAX_TYPED_LENGTH, **kwargs)
 
     def to_internal_value(self, data):
-        number = normalize_account_number(super().to_internal_value(data))
-        if not is_valid_account_number(number):
-            raise serializers.ValidationError(
-                "This is not a valid account number: check the digits."
-            )
-        return number
+        try:
+            return validate_account_number(super().to_internal_value(data))
+        except AccountNumberError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 # --- accounts ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models import Model
 
 from accounts.models import Holder, User
 from core.errors import NotFound
+from core.money import minor_units
 from ledger import clock
 from ledger.errors import (
     AccountInactiveError,
@@ -199,13 +200,6 @@ def settlement_account(currency: str) -> Account:
         return Account.objects.get(type=Account.Type.INTERNAL, currency=currency)
 
 
-def ensure_positive(amount: int) -> None:
-    # The API refuses these with a 400, but a negative amount reaching a service would run the
-    # money backwards (a "transfer" of -100 takes 100 from the payee): refuse it here too.
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValueError(f"An amount must be a positive whole number of minor units: {amount!r}")
-
-
 def ensure_can_send(account: Account, amount: int) -> None:
     if not account.is_active:
         raise AccountInactiveError()
@@ -352,7 +346,9 @@ def close_account(*, account: Account, reason: str, by: User | None) -> Account:
 
 def _begin(amount: int, idempotency: Idempotency | None) -> None:
     """First in every money-moving service: refuse a non-amount, then claim the key."""
-    ensure_positive(amount)
+    # The API and the forms refuse these first, but a negative amount reaching a service would
+    # run the money backwards (a "transfer" of -100 takes 100 from the payee): refuse it here too.
+    minor_units(amount)
     if idempotency is not None:
         idempotency.claim()
 

@@ -12,11 +12,26 @@ router.register("transfers", TransferViewSet, basename="transfer")
 
 api_urlpatterns = router.urls
 
+# One resource or one list: the API's viewset again, rendered as a page (core/viewset_pages.py).
+# The dashboard and the step-by-step forms are plain views (ledger/pages.py).
 page_urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
     path("accounts/new/", pages.account_new, name="account-new"),
-    path("accounts/<uuid:id>/", pages.account_detail, name="account"),
+    path(
+        "accounts/<uuid:id>/",
+        AccountViewSet.as_page({"get": "transactions"}, template_name="ledger/account_detail.html"),
+        name="account",
+    ),
+    path(
+        "transfers/",
+        TransferViewSet.as_page({"get": "list"}, template_name="ledger/transfer_list.html"),
+        name="transfers",
+    ),
     path("transfers/new/", pages.transfer_new, name="transfer-new"),
     path("transfers/confirm/", pages.transfer_confirm, name="transfer-confirm"),
-    path("transfers/<uuid:id>/", pages.transfer_detail, name="transfer"),
+    path(
+        "transfers/<uuid:id>/",
+        TransferViewSet.as_page({"get": "retrieve"}, template_name="ledger/transfer_detail.html"),
+        name="transfer",
+    ),
 ]

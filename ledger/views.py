@@ -6,11 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationFailed
+from core.pages import show_refusal
 from core.pagination import NewestFirstCursorPagination
 from core.permissions import IsStaff
 from core.schema import bank_errors
+from core.viewset_pages import PageMixin
 from ledger import services
-from ledger.idempotency import Idempotency, fingerprint
+from ledger.charts import charts_for
+from ledger.forms import HistoryFilterForm
+from ledger.idempotency import KEY_HEADER, KEY_MAX_LENGTH, Idempotency
 from ledger.models import Account, Entry
 from ledger.selectors import (
     account_get,
@@ -30,35 +34,21 @@ from ledger.serializers import (
     StatusChangeInput,
     TransferInput,
     TransferOutput,
+    counterparty_of,
     history_window,
     transfer_response,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
+    KEY_HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
-    description="1-255 characters. A retry with the same key and body returns the first "
-    "response (header `Idempotent-Replayed: true`) and posts nothing; another body is a 409.",
+    description=f"1-{KEY_MAX_LENGTH} printable characters. A retry with the same key and body "
+    "returns the first response (header `Idempotent-Replayed: true`) and posts nothing; "
+    "another body is a 409.",
 )
 CONFLICT = "`idempotency_conflict`: the Idempotency-Key was used with a different request."
 INACTIVE = "`account_inactive`: the account is frozen or closed."
-
-
-def idempotency_for(request: Request, *, respond) -> Idempotency | None:
-    """The request's Idempotency-Key, scoped to the caller, or None when it sent none."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    # Printable only: a control character (NUL above all) cannot be stored in PostgreSQL text.
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise ValidationFailed({"Idempotency-Key": ["Must be 1 to 255 printable characters."]})
-    return Idempotency(
-        scope=f"user:{request.user.pk}",
-        key=key,
-        fingerprint=fingerprint(method=request.method, path=request.path, body=request.data),
-        respond=respond,
-    )
 
 
 def answer(idempotency: Idempotency | None, respond, txn) -> Response:
@@ -68,6 +58,7 @@ def answer(idempotency: Idempotency | None, respond, txn) -> Response:
 
 @extend_schema(tags=["accounts"])
 class AccountViewSet(
+    PageMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -93,6 +84,28 @@ class AccountViewSet(
         if self.action in self.staff_actions:
             return account_get_for_staff(id=self.kwargs["pk"])
         return account_get(user=self.request.user, id=self.kwargs["pk"])
+
+    def page_context(self, data: dict) -> dict:
+        """The account page (`transactions`): the account, its chart and the date filter."""
+        account = self.get_object()
+        filters = HistoryFilterForm(self.request.GET or None)
+        filters.is_valid()
+        return {
+            "account": AccountOutput(account).data,
+            "chart": charts_for([account])[account.pk],
+            "filters": filters,
+            "filtered": bool(self.request.GET.get("since") or self.request.GET.get("until")),
+        }
+
+    def page_refusal(self, error: ValidationFailed) -> dict | None:
+        """A bad date is shown beside its field on the account page; a bad cursor or limit
+        is the 400 page."""
+        if self.action != "transactions" or not set(error.details) <= {"since", "until"}:
+            return None
+        context = {"results": [], "next": None, "previous": None}
+        context.update(self.page_context(context))
+        show_refusal(context["filters"], error)
+        return context
 
     @extend_schema(summary="Your accounts")
     def list(self, request: Request, *args, **kwargs) -> Response:
@@ -153,7 +166,7 @@ class AccountViewSet(
             own = next(e for e in txn.posted_entries if e.account_id == account.pk)
             return status.HTTP_201_CREATED, PostedOutput(own).data
 
-        idempotency = idempotency_for(request, respond=respond)
+        idempotency = Idempotency.from_request(request, respond=respond)
         txn = service(
             account=account, initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )
@@ -227,7 +240,9 @@ class AccountViewSet(
 
 
 @extend_schema(tags=["transfers"])
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(
+    PageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = TransferOutput
     lookup_value_converter = "uuid"
     pagination_class = NewestFirstCursorPagination
@@ -239,6 +254,17 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_object(self):
         return transfer_get(user=self.request.user, id=self.kwargs["pk"])
+
+    def page_context(self, data: dict) -> dict:
+        """A transfer's page also names the other side and shows the balance it left."""
+        if self.action != "retrieve":
+            return {}
+        entry = self.get_object()
+        return {
+            "counterparty": counterparty_of(entry),
+            "account": AccountOutput(entry.account).data,
+            "balance_after": entry.balance_after,
+        }
 
     @extend_schema(summary="Transfers you sent or received, newest first")
     def list(self, request: Request, *args, **kwargs) -> Response:
@@ -264,7 +290,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request: Request) -> Response:
         s = TransferInput(data=request.data)
         s.is_valid(raise_exception=True)
-        idempotency = idempotency_for(request, respond=transfer_response)
+        idempotency = Idempotency.from_request(request, respond=transfer_response)
         txn = services.transfer_to_number(
             initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )

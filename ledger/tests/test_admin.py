@@ -53,6 +53,38 @@ def test_admin_deposit_refuses_more_decimals_than_the_currency_has(admin_client,
     assert not Entry.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("10000000000000", "too large"),  # MAX_AMOUNT cents: the API's bound
+        ("99999999999999999.99", "too large"),
+        ("1e5", "in figures"),
+        ("NaN", "in figures"),
+        ("1" * 40, "at most 32 characters"),
+        ("12,50", "without commas"),
+    ],
+    ids=["max", "huge", "1e5", "NaN", "40 digits", "comma"],
+)
+def test_admin_deposit_refuses_what_the_portal_refuses(admin_client, account, amount, message):
+    url = reverse("admin:ledger_account_deposit", args=[account.pk])
+
+    response = admin_client.post(url, {"amount": amount})
+
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["amount"][0]
+    assert not Entry.objects.exists()
+
+
+def test_admin_deposit_takes_the_largest_amount_the_api_takes(admin_client, account):
+    url = reverse("admin:ledger_account_deposit", args=[account.pk])
+
+    response = admin_client.post(url, {"amount": "9999999999999.99"})
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.balance == 10**15 - 1
+
+
 def test_admin_freeze_action_asks_why_and_records_who(admin_client, admin_user, account):
     url = reverse("admin:ledger_account_changelist")
     selected = {"action": "freeze_selected", ACTION_CHECKBOX_NAME: [str(account.pk)]}

@@ -2,6 +2,7 @@
 the API, rendered as HTML; refusals beside the field they concern."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from ledger import services
+from ledger.idempotency import KEY_RULE
 from ledger.models import Account, IdempotencyKey, Transaction
 from ledger.numbers import check_digits, format_account_number
 from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows
@@ -223,17 +225,17 @@ def test_history_filters_by_since_and_until(browser, customer):
 
     response = browser.get(f"/accounts/{account.pk}/?since=2026-03-05&until=2026-03-05")
 
-    rows = response.context["rows"]
-    assert [row.entry.amount for row in rows] == [200]
+    rows = response.context["results"]  # the history API's rows
+    assert [row["amount"] for row in rows] == [200]
     assert b"Clear the dates" in response.content
 
 
 def test_history_shows_a_bad_date_beside_its_field(browser, checking):
     response = browser.get(f"/accounts/{checking.pk}/?since=yesterday")
 
-    assert response.status_code == 200
+    assert response.status_code == 400  # the page itself, the refusal beside the field
     assert "Use a date" in field_error(response, "since")
-    assert response.context["rows"] == []
+    assert response.context["results"] == []
 
 
 def test_history_is_paginated_newest_first_with_stable_cursors(browser, customer):
@@ -242,13 +244,13 @@ def test_history_is_paginated_newest_first_with_stable_cursors(browser, customer
         services.withdraw(account=account, amount=10, initiated_by=None)
 
     first = browser.get(f"/accounts/{account.pk}/")
-    older = browser.get(first.context["older"])
+    older = browser.get(first.context["next"])
 
-    assert len(first.context["rows"]) == 25
-    assert first.context["newer"] is None
-    assert len(older.context["rows"]) == 6  # 5 withdrawals and the deposit
-    assert older.context["rows"][-1].entry.amount == 10_000
-    assert older.context["newer"]
+    assert len(first.context["results"]) == 25
+    assert first.context["previous"] is None
+    assert len(older.context["results"]) == 6  # 5 withdrawals and the deposit
+    assert older.context["results"][-1]["amount"] == 10_000
+    assert older.context["previous"]
 
 
 def test_history_with_a_forged_cursor_is_the_400_page(browser, checking):
@@ -316,6 +318,93 @@ def test_transfer_form_shows_each_refusal_beside_its_field(
     assert response.status_code == 200
     assert message in field_error(response, field)
     assert ledger_rows() == before
+
+
+HOSTILE_AMOUNTS = [
+    ("1e999999", "in figures"),  # once a 500 (a million-digit integer)
+    ("1e999997", "in figures"),  # once 40 s of CPU
+    ("1E999999", "in figures"),
+    ("1e5", "in figures"),
+    ("NaN", "in figures"),
+    ("sNaN", "in figures"),
+    ("Infinity", "in figures"),
+    ("-Infinity", "in figures"),
+    ("+12", "in figures"),
+    ("-12", "greater than zero"),
+    ("1.2345", "EUR amounts have at most 2 decimal places."),
+    ("1" * 40, "at most 32 characters"),
+    ("9" * 100_000, "at most 32 characters"),
+    ("10000000000000", "too large"),  # MAX_AMOUNT cents
+    ("1 200", "without spaces"),
+    ("12,50", "without commas"),
+    ("\uff11\uff12", "in figures"),
+    ("12\x00", "Null characters are not allowed."),
+]
+
+
+def short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else f"{text[:12]}...({len(value)} chars)"
+
+
+@pytest.mark.parametrize(("amount", "message"), HOSTILE_AMOUNTS, ids=short)
+def test_transfer_form_refuses_any_other_amount_notation_at_once(
+    browser, checking, payee, amount, message
+):
+    before = ledger_rows()
+    started = time.perf_counter()
+
+    response = browser.post("/transfers/new/", transfer_form(checking, payee.number, amount))
+
+    assert time.perf_counter() - started < 2  # the refusal is immediate, not a busy worker
+    assert response.status_code == 200
+    assert "ledger/transfer_form.html" in [t.name for t in response.templates]
+    assert message in field_error(response, "amount")
+    assert ledger_rows() == before
+
+
+@pytest.mark.parametrize("amount", [" 12.50", "12.50 ", "\t12.50\n"], ids=repr)
+def test_transfer_form_takes_an_amount_pasted_with_spaces_around_it(
+    browser, checking, payee, amount
+):
+    response = browser.post("/transfers/new/", transfer_form(checking, payee.number, amount))
+
+    assert "ledger/transfer_confirm.html" in [t.name for t in response.templates]
+    assert "12.50" in response.content.decode()
+
+
+@pytest.mark.parametrize(("amount", "message"), HOSTILE_AMOUNTS[:6], ids=short)
+def test_transfer_confirmation_with_an_edited_amount_goes_back_to_the_form(
+    browser, checking, payee, amount, message
+):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+
+    response = browser.post(
+        "/transfers/confirm/", {**confirmation_fields(confirm), "amount": amount}
+    )
+
+    assert response.status_code == 200
+    assert message in field_error(response, "amount")
+    assert not Transaction.objects.filter(kind="transfer").exists()
+
+
+def test_transfer_form_asks_the_browser_for_decimal_text_of_bounded_length(browser, checking):
+    response = browser.get("/transfers/new/")
+
+    field = re.search(r'<input[^>]*name="amount"[^>]*>', response.content.decode()).group(0)
+    assert 'inputmode="decimal"' in field
+    assert 'maxlength="32"' in field
+
+
+def test_transfer_form_reads_the_amount_in_the_source_accounts_currency(browser, customer, payee):
+    yen = account_for(customer, currency="JPY", amount=5_000)
+    yen_payee = funded_account(1, currency="JPY")
+
+    decimals = browser.post("/transfers/new/", transfer_form(yen, yen_payee.number, "12.50"))
+    whole = browser.post("/transfers/new/", transfer_form(yen, yen_payee.number, "1250"))
+
+    assert "JPY amounts have no decimal places." in field_error(decimals, "amount")
+    assert whole.context["draft"].amount == 1250
 
 
 def test_transfer_form_refuses_sending_to_the_same_account_beside_the_payee(browser, checking):
@@ -392,6 +481,39 @@ def test_a_confirmation_key_reused_for_another_transfer_is_refused(browser, chec
     assert response.status_code == 200
     assert b"already used for a different transfer" in response.content
     assert Transaction.objects.filter(kind="transfer").count() == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["", "k" * 256, "a\x00b", "tab\there", "line\nbreak", None], ids=short
+)
+def test_a_confirmation_with_a_bad_key_is_refused_as_the_api_refuses_it(
+    browser, checking, payee, key
+):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+    fields = confirmation_fields(confirm)
+    if key is None:
+        del fields["idempotency_key"]
+    else:
+        fields["idempotency_key"] = key
+    before = ledger_rows()
+
+    response = browser.post("/transfers/confirm/", fields)
+
+    assert response.status_code == 400  # the API's validation_error status
+    assert KEY_RULE in response.content.decode()
+    assert ledger_rows() == before
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_a_confirmation_key_of_255_printable_characters_is_taken(browser, checking, payee):
+    confirm = browser.post("/transfers/new/", transfer_form(checking, payee.number, "10"))
+
+    response = browser.post(
+        "/transfers/confirm/", {**confirmation_fields(confirm), "idempotency_key": "k" * 255}
+    )
+
+    assert response.status_code == 302
+    assert IdempotencyKey.objects.get().key == "k" * 255
 
 
 def test_changing_the_details_returns_to_the_form_with_the_values(browser, checking, payee):

@@ -203,6 +203,13 @@ def test_customer_journey(visit, bob, staff_deposit):
     expect(page.locator("table.history")).to_contain_text("To Bob Baker")
     expect(page.locator("table.history")).to_contain_text("From Northwind Bank")
     alice.snap("12-account-history")
+    alice.nav("Transfers")
+    expect(page.locator("table.transfers")).to_contain_text("Birthday dinner")
+    expect(page.locator("table.transfers")).to_contain_text("\u2212EUR 125.50")
+    alice.snap("12b-transfers")
+    page.locator("table.transfers").get_by_role("link", name="Birthday dinner").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Money sent")
+    expect(page.locator("main")).to_contain_text("Bob Baker")
 
     # She edits her profile.
     alice.nav("Profile")
