@@ -15,11 +15,15 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.auth import email_key
 from accounts.forms import LoginForm, ProfileForm, SignupForm
 from accounts.selectors import profile_for
 from accounts.services import register_customer, update_profile
-from core.errors import ValidationFailed
+from core import ratelimit
+from core.clients import client_address
+from core.errors import ValidationFailed, error_response
 from core.pages import show_refusal
+from core.ratelimit import RateLimited
 
 HOME = "pages:dashboard"
 
@@ -37,6 +41,12 @@ def _next_url(request: HttpRequest) -> str | None:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(HOME)
+    if request.method == "POST":
+        try:
+            ratelimit.hit("signup", client_address(request))
+            ratelimit.hit("signup_email", email_key(request.POST.get("email")))
+        except RateLimited as error:
+            return error_response(request, error)
     form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -53,9 +63,18 @@ def signup(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 def login_page(request: HttpRequest) -> HttpResponse:
     """Email and password. django-axes counts the failures inside `authenticate`; once an email
-    is locked out from an address, its middleware answers with the 429 page instead of this."""
+    is locked out from an address, its middleware answers with the 429 page instead of this.
+    Above that, the rate limits: every attempt per address (one address trying one password
+    against many emails) and every failure per email (many addresses against one email)."""
     if request.user.is_authenticated and request.method == "GET":
         return redirect(_next_url(request) or HOME)
+    email = email_key(request.POST.get("email"))
+    if request.method == "POST":
+        try:
+            ratelimit.hit("login", client_address(request))
+            ratelimit.check("login_email", email)
+        except RateLimited as error:
+            return error_response(request, error)
     form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = authenticate(
@@ -64,6 +83,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         if user is not None:
             login(request, user)
             return redirect(_next_url(request) or HOME)
+        ratelimit.hit("login_email", email, refuse=False)
         form.add_error(None, "The email address or the password is not right.")
     context = {
         "form": form,
@@ -113,6 +133,20 @@ class PasswordChange(auth_views.PasswordChangeView):
 
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("pages:profile")
+
+    def post(self, request, *args, **kwargs):
+        # Each try costs a password hash, and a wrong old password is a guess at it.
+        try:
+            ratelimit.hit("password_change", client_address(request))
+            ratelimit.check("password_change_email", email_key(request.user.email))
+        except RateLimited as error:
+            return error_response(request, error)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if "old_password" in form.errors:
+            ratelimit.hit("password_change_email", email_key(self.request.user.email), refuse=False)
+        return super().form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)

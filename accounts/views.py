@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
+from accounts.auth import email_key
 from accounts.selectors import profile_for
 from accounts.serializers import (
     LogoutInput,
@@ -19,6 +20,7 @@ from accounts.serializers import (
     UserOutput,
 )
 from accounts.services import logout, register_customer, rotate_refresh_token, update_profile
+from core import ratelimit
 from core.errors import LockedOutError
 from core.schema import bank_errors
 
@@ -63,12 +65,18 @@ class TokenView(jwt_views.TokenObtainPairView):
         description="Repeated failures for one email from one address are locked out: 429.",
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
+        # The portal's count of failures per email, shared: one email guessed at from many
+        # addresses is refused here as on /login/ (the throttle counts per address).
+        data = request.data if isinstance(request.data, dict) else {}
+        email = email_key(data.get("email"))
+        ratelimit.check("login_email", email)
         try:
             return super().post(request, *args, **kwargs)
         except AuthenticationFailed:
             # django-axes refused inside authenticate() and flagged the request it was given.
             if getattr(request, "axes_locked_out", False):
                 raise LockedOutError() from None
+            ratelimit.hit("login_email", email, refuse=False)
             raise
 
 

@@ -51,6 +51,11 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# How many proxies in front of the app append to X-Forwarded-For (a TLS terminator, a load
+# balancer). The one reading of the client's address (core.clients.client_address) for the
+# lockout, the throttles, the rate limits and the logs. 0: the header is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -77,7 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.UpstreamIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "core.middleware.RequestIdHeaderMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
@@ -182,7 +189,18 @@ AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
 AXES_LOCKOUT_CALLABLE = "core.errors.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "core.clients.client_address"
+
+# core.ratelimit: the portal's doors, counted in the shared cache (every worker, every host).
+# "N/15min" is N per fixed 15-minute window. Per address: every POST; per email: failures.
+RATE_LIMITS = {
+    "login": env.str("RATE_LOGIN", default="30/15min"),  # sign-in POSTs per address
+    "login_email": env.str("RATE_LOGIN_EMAIL", default="10/15min"),  # failures per email
+    "signup": env.str("RATE_SIGNUP", default="10/hour"),  # sign-up POSTs per address
+    "signup_email": env.str("RATE_SIGNUP_EMAIL", default="5/hour"),  # sign-up POSTs per email
+    "password_change": env.str("RATE_PASSWORD_CHANGE", default="20/15min"),  # POSTs per address
+    "password_change_email": env.str("RATE_PASSWORD_CHANGE_EMAIL", default="5/15min"),  # wrong
+}
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -258,15 +276,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BankJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.BankAutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
+        "core.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="300/min"),
@@ -275,7 +293,7 @@ REST_FRAMEWORK = {
         "signup": env.str("THROTTLE_SIGNUP", default="20/hour"),
         "card_payment": env.str("THROTTLE_CARD_PAYMENT", default="120/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # for DRF code that reads it; ours uses client_address
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -323,10 +341,16 @@ SPECTACULAR_SETTINGS = {
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 
 # --- Logging: JSON lines with the request id on every line ---------------------------------
-# The request's `ip` is bound by core.middleware.bind_peer_address: the peer's address,
-# as axes and the throttles see it. django-structlog's own lookup (django-ipware) trusts a
-# client-supplied X-Forwarded-For first and cost 8% of an API request's Python calls (bench/).
+# The request's `ip` is bound by core.middleware.bind_peer_address: the client's address,
+# as axes and the throttles see it (core.clients.client_address). django-structlog's own
+# lookup (django-ipware) trusts a client-supplied X-Forwarded-For first and cost 8% of an
+# API request's Python calls (bench/).
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# A load balancer's X-Request-ID (and X-Correlation-ID) carries through to our log lines, so one
+# request can be followed across hosts; core.middleware.UpstreamIdMiddleware keeps it only
+# when it looks like an id (1-64 of A-Z a-z 0-9 . _ -), else the request gets a fresh uuid.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = True
 LOGGING = logging_config(
     level=env.str("LOG_LEVEL", default="INFO"),
     renderer=env.str("LOG_FORMAT", default="json"),  # "console" for a human-readable dev log

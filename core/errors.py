@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -201,6 +202,16 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     return _error_page(request, 404, "not_found", "There is nothing at this address.")
 
 
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Mounted last under /api/: any other path, in any verb, is the JSON 404. CSRF-exempt, as
+    it changes nothing: a POST there is not a form that expired (the 403 page) but a wrong
+    address, and the API's real views check CSRF themselves for session callers (DRF)."""
+    return JsonResponse(
+        envelope("not_found", "There is nothing at this address."), status=status.HTTP_404_NOT_FOUND
+    )
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
     return _error_page(
         request, 500, "server_error", "Something went wrong on our side. Nothing was changed."
@@ -213,14 +224,21 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
-def lockout_response(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):
-    """django-axes: a locked-out sign-in is a 429 with Retry-After, never a 401."""
-    error = LockedOutError()
+def error_response(request: HttpRequest, error: BankError) -> HttpResponse:
+    """A refusal outside DRF (a middleware, a portal page): the envelope under /api/, the
+    error page elsewhere, with the error's headers (Retry-After) either way."""
     if _is_api(request):
-        response: HttpResponse = JsonResponse(envelope(error.code, error.message), status=429)
+        response: HttpResponse = JsonResponse(
+            envelope(error.code, error.message, error.details), status=error.http_status
+        )
     else:
-        context = {"status": 429, "message": error.message}
-        response = render(request, "errors/error.html", context, status=429)
+        context = {"status": error.http_status, "message": error.message}
+        response = render(request, "errors/error.html", context, status=error.http_status)
     for name, value in error.headers.items():  # ResponseHeaders has no update()
         response[name] = value
     return response
+
+
+def lockout_response(request: HttpRequest, credentials: dict | None = None, *args, **kwargs):
+    """django-axes: a locked-out sign-in is a 429 with Retry-After, never a 401."""
+    return error_response(request, LockedOutError())

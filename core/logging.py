@@ -1,7 +1,9 @@
 """JSON log lines through structlog, with the request id bound by django-structlog.
 
 Every line, Django's own included, passes through `redact_secrets`, so a password, token,
-card number or CVC that reaches a log call by mistake is written as "[redacted]".
+card number or CVC that reaches a log call by mistake is written as "[redacted]": by key in
+dicts (headers, bodies), by `key=value` in query strings and form bodies, by `"key": value` in
+JSON text, and card numbers and JWTs by their shape anywhere.
 """
 
 import re
@@ -9,18 +11,38 @@ from typing import Any
 
 import structlog
 
-SENSITIVE_KEYS = re.compile(
-    r"^(pan|cvc|cvv)$|password|secret|token|access|refresh|authorization|cookie|api_?key",
+# A key that names a secret, anywhere inside it and in any case: `password`, `old_password`,
+# `X-Refresh-Token`, `card_number`, `pan`, `CVC`. Broad on purpose (`company` contains `pan`):
+# a field wrongly hidden costs a look at the code, a secret wrongly shown costs the customer.
+_KEY_WORDS = (
+    r"password|passwd|secret|token|refresh|access|authorization|cookie|api_?key|session"
+    r"|pan|cvc|cvv|card_?number|csrf"
+)
+SENSITIVE_KEYS = re.compile(_KEY_WORDS, re.IGNORECASE)
+# Inside text: a JWT; a card number of 13-19 digits, written together or in groups split by
+# spaces, dashes, or their URL forms (+, %20); `key=value` in a query string or a form body;
+# `"key": "value"` in JSON (or a Python repr) of a body.
+_DIGITS = r"(?<![\w-])\d(?:(?:[ +-]|%20)?\d){12,18}(?![\w-])"
+SENSITIVE_VALUES = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*|" + _DIGITS)
+_KEY = r"[\w.\[\]-]*(?:" + _KEY_WORDS + r")[\w.\[\]-]*"
+QUERY_PAIRS = re.compile(r"(?P<head>" + _KEY + r"(?:=|%3D))[^&;\s]+", re.IGNORECASE)
+JSON_PAIRS = re.compile(
+    r"(?P<head>" + _KEY + r"[\"']\s*:\s*)"
+    r"(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^,}\]\s]+)",
     re.IGNORECASE,
 )
-# A JWT (three base64url parts) or a run of 13-19 digits (a card number) inside any text.
-SENSITIVE_VALUES = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*|\b\d{13,19}\b")
 REDACTED = "[redacted]"
+
+
+def _scrub_text(text: str) -> str:
+    text = JSON_PAIRS.sub(lambda m: f'{m["head"]}"{REDACTED}"', text)
+    text = QUERY_PAIRS.sub(lambda m: f"{m['head']}{REDACTED}", text)
+    return SENSITIVE_VALUES.sub(REDACTED, text)
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return SENSITIVE_VALUES.sub(REDACTED, value)
+        return _scrub_text(value)
     if isinstance(value, dict):
         return {
             k: REDACTED if SENSITIVE_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()

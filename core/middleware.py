@@ -1,3 +1,4 @@
+import re
 import time
 
 import structlog
@@ -9,8 +10,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django.utils.cache import add_never_cache_headers
 from django_structlog.signals import bind_extra_request_metadata
 
+from core.clients import client_address
 from core.errors import RequestTooLarge, envelope
 
 logger = structlog.get_logger(__name__)
@@ -18,8 +21,47 @@ logger = structlog.get_logger(__name__)
 
 @receiver(bind_extra_request_metadata, dispatch_uid="bank-bind-peer-address")
 def bind_peer_address(request: HttpRequest, **kwargs) -> None:
-    """Every log line of a request names the peer's address (settings: IP_LOGGING_ENABLED)."""
-    structlog.contextvars.bind_contextvars(ip=request.META.get("REMOTE_ADDR"))
+    """Every log line of a request names the client's address, as the lockout and the rate
+    limits see it (core.clients), not django-ipware's reading of X-Forwarded-For."""
+    structlog.contextvars.bind_contextvars(ip=client_address(request))
+
+
+# What an upstream id may look like: a uuid, a load balancer's trace id. Anything else (a
+# newline forging a log line, a megabyte, markup for whoever reads the logs) is replaced.
+UPSTREAM_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+UPSTREAM_ID_HEADERS = ("HTTP_X_REQUEST_ID", "HTTP_X_CORRELATION_ID")
+
+
+class UpstreamIdMiddleware:
+    """django-structlog takes the client's X-Request-ID (and X-Correlation-ID) as the request
+    id, and the response echoes it: keep one only when it looks like an id, so a bad one
+    gets a fresh uuid. First in the chain, before anything reads `request.headers`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for key in UPSTREAM_ID_HEADERS:
+            value = request.META.get(key)
+            if value is not None and not UPSTREAM_ID.fullmatch(value):
+                del request.META[key]
+        request.__dict__.pop("headers", None)  # a cached copy would still hold it
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """An API answer or a signed-in page holds someone's money and identity: no browser
+    cache, shared proxy or back button on a shared computer may keep a copy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)  # unset when whitenoise served a static file
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)
+        return response
 
 
 class RequestIdHeaderMiddleware:

@@ -2,7 +2,9 @@
 anything above 100 is served as 100. No COUNT(*): one extra row tells whether there is more."""
 
 from collections import OrderedDict
+from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
@@ -12,6 +14,10 @@ from core.errors import ValidationFailed
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+# Far beyond any list this pagination serves, and far inside what a database takes as an
+# OFFSET (an int64 on PostgreSQL, SQLite's INTEGER): a larger number was a 500.
+MAX_OFFSET = 1_000_000
+BAD_CURSOR = "This cursor is not valid; use `next`."
 
 
 def parse_limit(request) -> int:
@@ -42,9 +48,12 @@ class LimitPagination(BasePagination):
         self.request = request
         self.limit = parse_limit(request)
         raw_offset = request.query_params.get("offset", "0")
-        if not (raw_offset.isascii() and raw_offset.isdigit()):
-            raise ValidationFailed({"offset": ["Must be a whole number of at least 0."]})
+        # Length first: int() of over 4,300 digits raises ValueError.
+        if not (raw_offset.isascii() and raw_offset.isdigit()) or len(raw_offset) > 7:
+            raise ValidationFailed({"offset": [f"Must be a whole number from 0 to {MAX_OFFSET}."]})
         self.offset = int(raw_offset)
+        if self.offset > MAX_OFFSET:
+            raise ValidationFailed({"offset": [f"Must be a whole number from 0 to {MAX_OFFSET}."]})
         rows = list(queryset[self.offset : self.offset + self.limit + 1])
         self.has_next = len(rows) > self.limit
         return rows[: self.limit]
@@ -84,10 +93,19 @@ class LimitPagination(BasePagination):
                 "name": "offset",
                 "in": "query",
                 "required": False,
-                "description": "Rows to skip.",
-                "schema": {"type": "integer", "minimum": 0},
+                "description": f"Rows to skip, at most {MAX_OFFSET}.",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
             },
         ]
+
+
+def _field_at(model, path: str):
+    """The model field at the end of an ordering path such as `transaction__created_at`."""
+    field = None
+    for name in path.split("__"):
+        field = model._meta.get_field(name)
+        model = field.related_model or model
+    return field
 
 
 class NewestFirstCursorPagination(CursorPagination):
@@ -102,11 +120,31 @@ class NewestFirstCursorPagination(CursorPagination):
     def get_page_size(self, request):
         return parse_limit(request)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        self._position_field = _field_at(queryset.model, self.ordering[0].lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound:  # DRF answers a bad cursor with 404; it is bad input, not a lost row
-            raise ValidationFailed({"cursor": ["This cursor is not valid; use `next`."]}) from None
+            raise ValidationFailed({"cursor": [BAD_CURSOR]}) from None
+        if cursor is not None and cursor.position is not None:
+            self._check_position(cursor.position)
+        return cursor
+
+    def _check_position(self, position: str) -> None:
+        """DRF filters by the cursor's position unchecked, so a forged one (base64 of `p=x`)
+        reached the database layer and raised there: a 500. The position must be a value of
+        the ordering field, and a time must be aware and convertible to UTC, as DRF writes it."""
+        try:
+            value = self._position_field.to_python(position)
+            if isinstance(value, datetime):
+                if value.tzinfo is None:
+                    raise ValueError("naive")
+                value.astimezone(UTC)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            raise ValidationFailed({"cursor": [BAD_CURSOR]}) from None
 
     def get_paginated_response(self, data):
         return Response(

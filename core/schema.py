@@ -6,6 +6,7 @@ The generic statuses (400, 401, 403, 404, 405, 413, 429) are derived from what t
 """
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
 
@@ -84,6 +85,20 @@ class BankAutoSchema(AutoSchema):
             statuses.append(401)
         if any(getattr(p, "staff_only", False) for p in perms):
             statuses.append(403)
-        if "{" in self.path:
+        if "{" in self.path or (writes and self._request_names_an_object()):
             statuses.append(404)
         return sorted(statuses)
+
+    def _request_names_an_object(self) -> bool:
+        """A write whose body names an object by id or by account number answers 404 when it
+        is unknown or not the caller's (API.md), so its schema says so."""
+        serializer = force_instance(self.get_request_serializer())
+        fields = getattr(serializer, "fields", None) or {}
+        return any(
+            not field.read_only
+            and (
+                isinstance(field, serializers.UUIDField | serializers.RelatedField)
+                or name.endswith("account_number")
+            )
+            for name, field in fields.items()
+        )

@@ -85,6 +85,10 @@ class MoneyInput(StrictSerializer):
 # --- history ----------------------------------------------------------------------------------
 
 
+EARLIEST_BOUND = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_BOUND = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def parse_bound(raw: str, field: str, *, end: bool) -> datetime:
     """A date means that whole UTC day; a datetime is taken as given (UTC if naive)."""
     try:  # both raise ValueError on a well-formed impossible value (2026-13-01, 25:00)
@@ -92,12 +96,19 @@ def parse_bound(raw: str, field: str, *, end: bool) -> datetime:
         moment = None if day is not None else parse_datetime(raw)
     except ValueError:
         day = moment = None
-    if day is not None:
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        return start + timedelta(days=1) if end else start
-    if moment is None:
+    if day is None and moment is None:
         raise ValidationFailed({field: ["Use a date (2026-11-01) or an ISO 8601 datetime."]})
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:  # the day after 9999-12-31, or 0001-01-01 in UTC+5 in UTC, overflow: a 500 before
+        if day is not None:
+            start = datetime.combine(day, time.min, tzinfo=UTC)
+            bound = start + timedelta(days=1) if end else start
+        else:
+            bound = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        bound = None
+    if bound is None or not EARLIEST_BOUND <= bound <= LATEST_BOUND:
+        raise ValidationFailed({field: ["Use a date from 1900-01-01 to 9998-12-31."]})
+    return bound
 
 
 def history_window(query_params) -> tuple[datetime | None, datetime | None]:

@@ -92,3 +92,43 @@ def test_sqlite_runs_with_wal_and_a_busy_timeout(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["wal", "30000"]
+
+
+def test_check_deploy_is_clean_with_debug_off_and_the_production_env(tmp_path):
+    """As an operator deploys it: DEBUG off, behind one proxy, with every production variable,
+    and the rate limits and throttles set from the environment."""
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "DEBUG",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        JWT_SIGNING_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="bank.example,www.bank.example",
+        CSRF_TRUSTED_ORIGINS="https://bank.example",
+        TRUSTED_PROXY_COUNT="1",
+        RATE_LOGIN="30/15min",
+        THROTTLE_AUTH="30/min",
+        VAR_DIR=str(tmp_path),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_mode_takes_its_trusted_proxy_count_from_the_environment():
+    script = "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT, s.DEBUG)"
+
+    result = manage(
+        "shell",
+        "-c",
+        script,
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="bank.example",
+        TRUSTED_PROXY_COUNT="2",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["2", "False"]

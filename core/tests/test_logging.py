@@ -91,3 +91,94 @@ def test_redaction_scrubs_keys_and_embedded_secrets():
     assert "eyJhbGciOi" not in event["event"]
     assert event["password"] == "[redacted]"
     assert event["nested"] == {"refresh": "[redacted]", "amount": 5}
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("GET /api/v1/accounts/?password=hunter2x&limit=5", "hunter2x"),
+        ("GET /x/?new_password1=abcdefgh1&old_password=zyxwvut9", "zyxwvut9"),
+        ("GET /x/?card_number=4111+1111+1111+1111", "1111+1111"),
+        ("GET /x/?PAN=4111111111111111", "4111111111111111"),
+        ("GET /x/?cvc=123", "cvc=123"),
+        ("GET /x/?Refresh_Token=abc.def.ghi", "abc.def.ghi"),
+        ("GET /x/?access%3Dabc", "abc"),
+        ("card 4111 1111 1111 1111 seen", "4111 1111 1111 1111"),
+        ("card 4111-1111-1111-1111 seen", "4111-1111-1111-1111"),
+        ("card 4111%201111%201111%201111 seen", "4111%201111"),
+        ("card 3782 822463 10005 seen", "822463"),  # 15 digits, Amex grouping
+        ('{"password": "two words", "amount": 5}', "two words"),
+        ("{'card_number': '4000 0000 0000 0002'}", "0002"),
+        ('{"cvc": 123, "x": 1}', "123"),
+    ],
+)
+def test_redaction_covers_query_strings_bodies_and_grouped_card_numbers(text, secret):
+    from core.logging import redact_secrets
+
+    event = redact_secrets(None, "info", {"event": text})
+
+    assert secret not in event["event"], event["event"]
+    assert "[redacted]" in event["event"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /api/v1/accounts/?limit=5&offset=10",
+        "id 123e4567-e89b-12d3-a456-426614174000 at 2026-12-02T00:53:43Z",
+        "account 1234 5678 90 received 12550 EUR",
+        "phone +44 20 7946 0000",
+    ],
+)
+def test_redaction_leaves_ordinary_text_alone(text):
+    from core.logging import redact_secrets
+
+    assert redact_secrets(None, "info", {"event": text})["event"] == text
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["Authorization", "X-Refresh-Token", "card_number", "CardNumber", "old_password", "PAN",
+     "cvc_check", "Cookie", "X-CSRFToken", "api_key"],
+)  # fmt: skip
+def test_redaction_hides_any_key_containing_a_secret_word(key):
+    from core.logging import redact_secrets
+
+    event = redact_secrets(None, "info", {"headers": {key: "s3cr3t", "Accept": "json"}})
+
+    assert event["headers"] == {key: "[redacted]", "Accept": "json"}
+
+
+def test_a_query_string_secret_never_reaches_the_request_log(customer_api, log_lines):
+    _, stream = log_lines
+
+    customer_api.get(
+        "/api/v1/accounts/",
+        {"password": "hunter2 in a url", "pan": "4111 1111 1111 1111", "token": "tok-abc-123"},
+    )
+
+    text = stream.getvalue()
+    assert "request_started" in text
+    for secret in ("hunter2", "4111", "tok-abc-123"):
+        assert secret not in text
+
+
+def test_an_upstream_request_id_that_looks_like_an_id_is_logged(api, log_lines):
+    _, stream = log_lines
+
+    api.get("/healthz", HTTP_X_REQUEST_ID="lb-7f3a", HTTP_X_CORRELATION_ID="trace.42")
+
+    lines = parsed(stream)
+    assert {line["request_id"] for line in lines} == {"lb-7f3a"}
+    assert {line.get("correlation_id") for line in lines} == {"trace.42"}
+
+
+def test_a_forged_upstream_id_never_reaches_a_log_line(api, log_lines):
+    _, stream = log_lines
+
+    api.get("/healthz", HTTP_X_REQUEST_ID="x\nforged", HTTP_X_CORRELATION_ID="bad id")
+
+    lines = parsed(stream)
+    assert lines
+    assert all("forged" not in line["request_id"] for line in lines)
+    assert all("correlation_id" not in line for line in lines)

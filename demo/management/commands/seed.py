@@ -9,15 +9,24 @@ ledger's services (backdated with `ledger.clock.posting_time`, in time order), s
 Idempotent: a second run changes nothing. `--users N` adds customers up to N (new customers
 get history only while the ledger is still empty; afterwards they start with an opening
 deposit today). `--reset` empties the whole database first (refused in production).
+
+The logins: in the local demo, the published passwords below. In production (SEED_DEMO=true
+in a container with DJANGO_ENV=production) no login gets a published password: the staff
+login takes `SEED_STAFF_PASSWORD` and the customers `SEED_DEMO_PASSWORD` from the environment
+(each must pass the password validators), or a generated one printed once by this run. Logins
+that already exist keep their passwords.
 """
 
 import itertools
+import os
 import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -177,6 +186,8 @@ class Command(BaseCommand):
                 raise CommandError("--reset empties the database; it is refused in production.")
             call_command("flush", interactive=False, verbosity=0)
         self.verbosity = verbosity
+        self.customer_password, self.staff_password = self._passwords()
+        self.created_logins: list[tuple[str, str, str]] = []  # (role, email, password)
         self.rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
         self.now = timezone.now().replace(microsecond=0)
         self.start = datetime.combine(
@@ -215,12 +226,34 @@ class Command(BaseCommand):
         if self.verbosity:
             self.stdout.write(text)
 
+    def _passwords(self) -> tuple[str, str]:
+        """(customers', staff's): the published ones only outside production."""
+        if not settings.PRODUCTION:
+            return DEMO_PASSWORD, STAFF_PASSWORD
+        return (
+            self._production_password("SEED_DEMO_PASSWORD", DEMO_PASSWORD),
+            self._production_password("SEED_STAFF_PASSWORD", STAFF_PASSWORD),
+        )
+
+    def _production_password(self, variable: str, published: str) -> str:
+        chosen = os.environ.get(variable, "")
+        if not chosen:
+            return secrets.token_urlsafe(18)
+        if chosen == published:
+            raise CommandError(f"{variable} is the demo's published password; choose another.")
+        try:
+            validate_password(chosen)
+        except ValidationError as error:
+            raise CommandError(f"{variable} is too weak: {' '.join(error.messages)}") from None
+        return chosen
+
     def _staff(self) -> User:
-        email, password = STAFF_LOGIN
+        email = STAFF_LOGIN[0]
         staff = User.objects.filter(email=email).first()
         if staff is None:
-            staff = User.objects.create_superuser(email, password)
+            staff = User.objects.create_superuser(email, self.staff_password)
             update_profile(user=staff, first_name="Sam", last_name="Staff")
+            self.created_logins.append(("staff", email, self.staff_password))
         return staff
 
     def _open(self, user: User, type: str, currency: str, nickname: str, backdate: bool):
@@ -264,8 +297,9 @@ class Command(BaseCommand):
                 continue
             rng = random.Random(f"person-{index}")  # noqa: S311 - demo data, not secrets
             user = register_customer(
-                email=email, password=DEMO_PASSWORD, first_name=first, last_name=last
+                email=email, password=self.customer_password, first_name=first, last_name=last
             )
+            self.created_logins.append(("customer", email, self.customer_password))
             street, city = rng.choice(ADDRESSES[currency])
             update_profile(
                 user=user,
@@ -512,6 +546,9 @@ class Command(BaseCommand):
         return refused
 
     def _print_logins(self, users: int) -> None:
+        if settings.PRODUCTION:
+            self._print_production_logins()
+            return
         if not self.verbosity:
             return
         self.stdout.write("Demo logins:")
@@ -523,3 +560,21 @@ class Command(BaseCommand):
         if len(others) > 2:
             self.stdout.write(f"  ... and {len(others) - 2} more customers with the same password")
         self.stdout.write(f"  staff     {STAFF_LOGIN[0]}  /  {STAFF_LOGIN[1]}   (also /admin/)")
+
+    def _print_production_logins(self) -> None:
+        """Only the logins this run created, and only a password the operator did not choose
+        (a generated one is shown here once; nothing else knows it)."""
+        chosen = {
+            "customer": bool(os.environ.get("SEED_DEMO_PASSWORD")),
+            "staff": bool(os.environ.get("SEED_STAFF_PASSWORD")),
+        }
+        if not self.created_logins:
+            self._say("No new logins; existing ones keep their passwords.")
+            return
+        self.stdout.write("Logins created by this run (production: no published password):")
+        shown = self.created_logins[:3] + [x for x in self.created_logins[3:] if x[0] == "staff"]
+        for role, email, password in shown:
+            secret = "(the password from the environment)" if chosen[role] else password
+            self.stdout.write(f"  {role:<9} {email}  /  {secret}")
+        if len(self.created_logins) > len(shown):
+            self.stdout.write("  ... and more customers with the same password")
