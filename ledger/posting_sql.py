@@ -38,7 +38,16 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, Field, Model, Q, QuerySet, UUIDField
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    Field,
+    Model,
+    Q,
+    QuerySet,
+    UUIDField,
+)
 
 from accounts.models import User
 from ledger.models import Account, IdempotencyKey, Transaction
@@ -134,7 +143,9 @@ def lock_transfer_parties(
     }
 
     def build(*, source, user, number):
-        own = Q(pk__in=Account.objects.held_by(user).filter(pk=source).values("pk"))
+        # EXISTS (uncorrelated: run once) keeps `pk OR number` on their two indexes; an
+        # `IN (subquery) OR ...` was planned as a scan of every account.
+        own = Q(pk=source) & Q(Exists(Account.objects.held_by(user).filter(pk=source)))
         return (
             Account.objects.customer()
             .filter(own | Q(number=number))
