@@ -1,7 +1,12 @@
 """Every write that moves or guards money. Each public service is one durable database
 transaction: it locks the accounts it touches in ascending primary-key order (so two
 opposite transfers cannot deadlock), re-reads them under the lock, checks the rules and
-posts balanced entries. Refusals are domain errors; nothing is half-written."""
+posts balanced entries. Refusals are domain errors; nothing is half-written.
+
+`transfer` is the one transfer of the API and the portal: it decides whose account the
+source is (`Account.objects.held_by`) and which accounts can be paid (`.customer()`) itself.
+The posting's SQL (locks, inserts, balance updates, the idempotency completion) is in
+`ledger/posting_sql.py`, whose docstring states its contract."""
 
 from collections import defaultdict
 from collections.abc import Iterable
