@@ -117,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
         amount = rng.randint(1, 100)
         if args.target == "service":
             services.transfer(
-                source=source.account,
-                destination=destination.account,
+                from_account=source.account.pk,
+                to_account_number=destination.account.number,
                 amount=amount,
                 initiated_by=source.user,
             )
