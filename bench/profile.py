@@ -32,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval", type=float, default=0.001, help="Sampling, s (0.001).")
     parser.add_argument("--html", help="Also write pyinstrument's HTML report here.")
     parser.add_argument("--show-queries", action="store_true", help="Print one request's SQL.")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Override the bench's environment, e.g. DJANGO_SETTINGS_MODULE=bench.variants.x.",
+    )
 
 
 class Wsgi:
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from pyinstrument import Profiler
 
     env = bench_environment(database_url=args.database_url, redis_url=args.redis_url)
+    env.update(assignment.split("=", 1) for assignment in args.env)
     database.ensure_database(args.database_url, fresh=False)
     setup_django(env)
     database.migrate()
@@ -117,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
         amount = rng.randint(1, 100)
         if args.target == "service":
             services.transfer(
-                source=source.account,
-                destination=destination.account,
+                from_account=source.account.pk,
+                to_account_number=destination.account.number,
                 amount=amount,
                 initiated_by=source.user,
             )

@@ -29,8 +29,8 @@ def run(fixture: Fixture, *, shape: str, clients: int, seconds: float, warmup: f
         source, destination = pick(rng, fixture, shape)
         try:
             services.transfer(
-                source=source.account,
-                destination=destination.account,
+                from_account=source.account.pk,
+                to_account_number=destination.account.number,
                 amount=rng.randint(1, 100),
                 initiated_by=source.user,
             )

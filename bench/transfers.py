@@ -5,6 +5,7 @@ import argparse
 import os
 import platform
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +41,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="gunicorn workers (6).")
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker (1).")
     parser.add_argument("--worker-class", choices=["gthread", "sync"], help="(sync)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
+        help="Also measure HTTP with a second gunicorn started with these environment "
+        "variables, interleaved with the others (e.g. a speed-up switched off: "
+        "`--variant simplejwt:DJANGO_SETTINGS_MODULE=bench.variants.simplejwt`). Repeatable.",
+    )
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """`label:NAME=VALUE,NAME=VALUE` as (label, environment)."""
+    label, _, assignments = text.partition(":")
+    env = dict(part.split("=", 1) for part in _csv(assignments))
+    if not label or not env:
+        raise SystemExit(f"--variant {text!r}: expected LABEL:NAME=VALUE[,NAME=VALUE].")
+    return label, env
 
 
 def _csv(value: str) -> list[str]:
@@ -102,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return result
 
-    def scenarios(port: int | None) -> None:
+    variants = [parse_variant(text) for text in args.variant]
+
+    def scenarios(port: int | None, variant_ports: dict[str, int]) -> None:
         for shape in shapes:
             for clients in clients_list:
                 group: list[Result] = []
@@ -149,6 +170,21 @@ def run(args: argparse.Namespace) -> int:
                             check=True,
                         )
                     )
+                for label, variant_port in variant_ports.items():
+                    group.append(
+                        measure(
+                            web.run(
+                                fixture,
+                                port=variant_port,
+                                shape=shape,
+                                clients=clients,
+                                seconds=seconds,
+                                warmup=warmup,
+                                scenario=f"http {label}",
+                            ),
+                            check=True,
+                        )
+                    )
                 if before is not None:
                     after = run_pgbench() if group else None
                     group.insert(0, merge([before, after]) if after else before)
@@ -156,10 +192,17 @@ def run(args: argparse.Namespace) -> int:
 
     if "http" in only:
         say(f"  gunicorn: {workers} {worker_class} workers x {threads} threads (log {log_path})")
-        with web.gunicorn(env, log_path=log_path) as port:
-            scenarios(port)
+        with ExitStack() as stack:
+            port = stack.enter_context(web.gunicorn(env, log_path=log_path))
+            variant_ports = {}
+            for label, overrides in variants:
+                say(f"  variant {label}: {overrides}")
+                variant_ports[label] = stack.enter_context(
+                    web.gunicorn({**env, **overrides}, log_path=log_path)
+                )
+            scenarios(port, variant_ports)
     else:
-        scenarios(None)
+        scenarios(None, {})
 
     say("")
     say(

@@ -98,7 +98,14 @@ class Client:
 
 
 def run(
-    fixture: Fixture, *, port: int, shape: str, clients: int, seconds: float, warmup: float
+    fixture: Fixture,
+    *,
+    port: int,
+    shape: str,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    scenario: str = "http",
 ) -> Result:
     def setup(index: int) -> Client:
         return Client(port, f"http-{shape}-{clients}-{index}")
@@ -127,7 +134,7 @@ def run(
         client.conn.close()
 
     return drive(
-        scenario="http",
+        scenario=scenario,
         shape=shape,
         clients=clients,
         seconds=seconds,

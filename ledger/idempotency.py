@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from core.errors import Replay, ValidationFailed
+from ledger import posting_sql
 from ledger.errors import IdempotencyConflictError
 from ledger.models import IdempotencyKey, Transaction
+from ledger.posting_sql import Write
 
 KEY_HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
@@ -103,41 +104,13 @@ class Idempotency:
             raise IdempotencyConflictError()
         raise Replay(existing.response_status, existing.response_body)
 
-    def completion(self, txn: Transaction) -> tuple[str, list]:
-        """The UPDATE that stores the response, for the caller to run in its transaction (the
-        ledger's `post` sends it in one round trip with the posting's own writes)."""
+    def completion(self, txn: Transaction) -> Write:
+        """The UPDATE that stores the response, for the caller to send with the posting's own
+        writes (`ledger.posting_sql.send`), in the posting's database transaction."""
         self.response = status_code, body = self.respond(txn)
-        q = connection.ops.quote_name
-        table = q(IdempotencyKey._meta.db_table)
-        body_field = IdempotencyKey._meta.get_field("response_body")
-        # Bandit's B608 (SQL by string building) is answered below: the table name is the
-        # model's, quoted, and every value is a parameter.
-        sql = (
-            f"UPDATE {table} SET response_status = %s, response_body = %s, "  # noqa: S608 # nosec B608
-            "transaction_id = %s WHERE id = %s"
-        )
-        return sql, [
-            status_code,
-            body_field.get_db_prep_save(body, connection),
-            Transaction._meta.pk.get_db_prep_value(txn.pk, connection),
-            self._row_id,
-        ]
+        return posting_sql.complete_key(row_id=self._row_id, status=status_code, body=body, txn=txn)
 
     def _insert(self, now) -> int | None:
-        q = connection.ops.quote_name
-        table, scope, key = q(IdempotencyKey._meta.db_table), q("scope"), q("key")
-        with connection.cursor() as cursor:
-            # Bandit's B608 is answered below: table and column names are the model's, quoted,
-            # and every value is a parameter.
-            cursor.execute(
-                f"INSERT INTO {table} ({scope}, {key}, fingerprint, created_at) "  # noqa: S608 # nosec B608
-                f"VALUES (%s, %s, %s, %s) ON CONFLICT ({scope}, {key}) DO NOTHING RETURNING id",
-                [
-                    self.scope,
-                    self.key,
-                    self.fingerprint,
-                    connection.ops.adapt_datetimefield_value(now),
-                ],
-            )
-            row = cursor.fetchone()
-        return row[0] if row else None
+        return posting_sql.insert_key(
+            scope=self.scope, key=self.key, fingerprint=self.fingerprint, now=now
+        )

@@ -17,9 +17,15 @@ class AccountQuerySet(models.QuerySet):
         """Customers' accounts: never the bank's own settlement accounts."""
         return self.exclude(type=Account.Type.INTERNAL)
 
+    @staticmethod
+    def holder_is(user: User) -> Q:
+        """The ownership rule as a Q, for one query that combines it with others (the
+        transfer's lock). Only customer accounts have a holder."""
+        return Q(holder__user=user)
+
     def held_by(self, user: User) -> "AccountQuerySet":
         """The accounts `user` holds: the only ones a customer can address by id."""
-        return self.customer().filter(holder__user=user)
+        return self.customer().filter(self.holder_is(user))
 
 
 class Account(models.Model):

@@ -197,8 +197,8 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         return transfer_form_page(request, form, status=400)
     try:
         txn = services.transfer(
-            source=draft.source,
-            destination=draft.payee,
+            from_account=draft.source.pk,
+            to_account_number=draft.payee.number,
             amount=draft.amount,
             initiated_by=user,
             description=draft.description,

@@ -291,7 +291,7 @@ class TransferViewSet(
         s = TransferInput(data=request.data)
         s.is_valid(raise_exception=True)
         idempotency = Idempotency.from_request(request, respond=transfer_response)
-        txn = services.transfer_to_number(
+        txn = services.transfer(
             initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )
         return answer(idempotency, transfer_response, txn)

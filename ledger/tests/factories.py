@@ -52,13 +52,15 @@ def closed_account(**kw) -> Account:
     return services.close_account(account=account, reason="test", by=None)
 
 
-def send(source: Account, destination: Account, amount: int, **kw) -> Transaction:
-    """A transfer initiated by the source's owner."""
+def send(
+    source: Account, destination: Account, amount: int, *, initiated_by=None, **kw
+) -> Transaction:
+    """A transfer from `source` to `destination`'s number, by the source's owner unless told."""
     return services.transfer(
-        source=source,
-        destination=destination,
+        from_account=source.pk,
+        to_account_number=destination.number,
         amount=amount,
-        initiated_by=source.holder.user,
+        initiated_by=initiated_by or source.holder.user,
         **kw,
     )
 

@@ -29,10 +29,9 @@ from ledger.services import (
     deposit,
     freeze_account,
     reverse,
-    transfer,
     withdraw,
 )
-from ledger.tests.factories import AccountFactory, account_for, funded_account
+from ledger.tests.factories import AccountFactory, account_for, funded_account, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,10 +102,10 @@ def test_random_transfers_between_few_accounts_keep_the_books():
             source, destination = rng.sample(accounts, 2)
             amount = rng.choice([1, 50, 200, 700, 1500, 5000])  # some overdraw on purpose
             try:
-                transfer(
-                    source=source,
-                    destination=destination,
-                    amount=amount,
+                send(
+                    source,
+                    destination,
+                    amount,
                     initiated_by=source.holder.user,
                 )
                 outcomes.append(("ok", amount))
@@ -145,7 +144,7 @@ def test_random_mixed_traffic_keeps_the_books_and_proves_them_live():
             try:
                 if op == "transfer":
                     other = rng.choice([a for a in accounts if a.pk != account.pk])
-                    transfer(source=account, destination=other, amount=amount, initiated_by=None)
+                    send(account, other, amount)
                 elif op == "deposit":
                     deposit(account=account, amount=amount, initiated_by=None)
                 else:
@@ -190,10 +189,10 @@ def test_hot_account_pays_out_exactly_what_it_holds():
         for attempt in range(per_thread):
             destination = destinations[(index + attempt) % len(destinations)]
             try:
-                transfer(
-                    source=source,
-                    destination=destination,
-                    amount=amount,
+                send(
+                    source,
+                    destination,
+                    amount,
                     initiated_by=source.holder.user,
                 )
                 outcomes.append(("ok", None))
@@ -221,7 +220,7 @@ def test_opposite_transfers_do_not_deadlock():
     def work(index: int) -> int:
         source, destination = (a, b) if index % 2 == 0 else (b, a)
         for _ in range(rounds):
-            transfer(source=source, destination=destination, amount=7, initiated_by=None)
+            send(source, destination, 7)
         return index
 
     results = run_threads(8, work)
@@ -324,10 +323,10 @@ def test_same_idempotency_key_in_the_service_posts_once():
             fingerprint=request_print,
             respond=lambda txn: (201, {"id": str(txn.pk)}),
         )
-        txn = transfer(
-            source=source,
-            destination=destination,
-            amount=100,
+        txn = send(
+            source,
+            destination,
+            100,
             initiated_by=user,
             idempotency=idempotency,
         )
@@ -362,10 +361,10 @@ def test_idempotency_key_refused_first_runs_again_on_retry():
             fingerprint="f",
             respond=lambda txn: (201, {"id": str(txn.pk)}),
         )
-        return transfer(
-            source=source,
-            destination=destination,
-            amount=100,
+        return send(
+            source,
+            destination,
+            100,
             initiated_by=user,
             idempotency=idempotency,
         )
@@ -396,7 +395,7 @@ def test_freeze_racing_transfers_blocks_every_later_posting():
             outgoing = (index + attempt) % 2 == 0
             source, destination = (account, other) if outgoing else (other, account)
             try:
-                transfer(source=source, destination=destination, amount=10, initiated_by=None)
+                send(source, destination, 10)
                 outcomes.append(("ok", None))
             except Exception as exc:
                 outcomes.append(("error", exc))
@@ -418,7 +417,7 @@ def test_freeze_racing_transfers_blocks_every_later_posting():
     account.refresh_from_db()
     assert account.status == "frozen"
     with pytest.raises(AccountInactiveError):
-        transfer(source=other, destination=account, amount=1, initiated_by=None)
+        send(other, account, 1)
     net = Entry.objects.filter(account=account, transaction__kind="transfer").aggregate(
         s=Sum("amount")
     )["s"]
@@ -447,7 +446,7 @@ def test_first_deposits_in_a_new_currency_create_one_settlement_account():
 
 def test_concurrent_reversals_of_one_transaction_one_wins():
     source, destination = funded_account(1000), AccountFactory()
-    original = transfer(source=source, destination=destination, amount=400, initiated_by=None)
+    original = send(source, destination, 400)
 
     results = run_threads(
         4, lambda _: reverse(original=original, initiated_by=None, reason="duplicate")

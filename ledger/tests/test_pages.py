@@ -17,7 +17,7 @@ from ledger import services
 from ledger.idempotency import KEY_RULE
 from ledger.models import Account, IdempotencyKey, Transaction
 from ledger.numbers import check_digits, format_account_number
-from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows
+from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows, send
 
 pytestmark = pytest.mark.django_db
 
@@ -99,10 +99,8 @@ def test_dashboard_shows_recent_activity_across_accounts_with_counterparties(
     browser, customer, checking, payee
 ):
     savings = account_for(customer, nickname="Rainy day", type="savings")
-    services.transfer(source=checking, destination=savings, amount=2_500, initiated_by=customer)
-    services.transfer(
-        source=checking, destination=payee, amount=1_250, initiated_by=customer, description="Pizza"
-    )
+    send(checking, savings, 2_500, initiated_by=customer)
+    send(checking, payee, 1_250, initiated_by=customer, description="Pizza")
 
     html = browser.get("/dashboard/").content.decode()
 
@@ -192,9 +190,7 @@ def test_open_account_refuses_an_unknown_currency_beside_the_field(browser, cust
 def test_account_page_shows_details_and_history_with_counterparties(
     browser, customer, checking, payee
 ):
-    services.transfer(
-        source=checking, destination=payee, amount=3_000, initiated_by=customer, description="Rent"
-    )
+    send(checking, payee, 3_000, initiated_by=customer, description="Rent")
 
     response = browser.get(f"/accounts/{checking.pk}/")
 
@@ -546,7 +542,7 @@ def test_the_confirmation_step_requires_a_post(browser):
 
 
 def test_a_transfer_result_is_visible_to_both_sides_and_nobody_else(customer, checking, payee):
-    txn = services.transfer(source=checking, destination=payee, amount=700, initiated_by=customer)
+    txn = send(checking, payee, 700, initiated_by=customer)
     stranger = logged_in(UserFactory())
 
     sent = logged_in(customer).get(f"/transfers/{txn.pk}/")

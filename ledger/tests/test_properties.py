@@ -40,6 +40,7 @@ from ledger.errors import (
 )
 from ledger.idempotency import Idempotency
 from ledger.models import Account, AccountStatusChange, Entry, IdempotencyKey, Transaction
+from ledger.tests.factories import send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,10 +221,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _transfer(self, source, destination, amount):
         src, dst = self.model[source], self.model[destination]
-        call = lambda: services.transfer(  # noqa: E731
-            source=self.account(source),
-            destination=self.account(destination),
-            amount=amount,
+        call = lambda: send(  # noqa: E731
+            self.account(source),
+            self.account(destination),
+            amount,
             initiated_by=self.user,
         )
         refusal = None
@@ -407,10 +408,10 @@ def test_transfer_posts_exactly_or_writes_nothing(
         refusal = CurrencyMismatchError
 
     def call():
-        return services.transfer(
-            source=source,
-            destination=destination,
-            amount=amount,
+        return send(
+            source,
+            destination,
+            amount,
             initiated_by=user,
             idempotency=idempotency,
         )

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import Holder
 from accounts.tests.factories import UserFactory
+from core.errors import NotFound
 from ledger import services
 from ledger.errors import (
     AccountInactiveError,
@@ -254,6 +255,46 @@ def test_transfer_re_reads_the_balance_instead_of_trusting_the_callers_copy():
 
     with pytest.raises(InsufficientFundsError):
         send(stale, destination, 800)
+
+
+def test_transfer_refuses_someone_elses_source_as_not_found_and_writes_nothing():
+    mine, theirs = funded_account(1000), funded_account(1000)
+    before = snapshot(mine, theirs)
+
+    with pytest.raises(NotFound) as refused:
+        send(theirs, mine, 100, initiated_by=mine.holder.user)
+
+    assert refused.value.message == NotFound().message  # not "No account has this number."
+    assert snapshot(mine, theirs) == before
+
+
+def test_transfer_refuses_a_staff_initiator_on_a_customers_account():
+    source, destination = funded_account(1000), AccountFactory()
+    staff = UserFactory(is_staff=True)
+    before = snapshot(source, destination)
+
+    with pytest.raises(NotFound):
+        send(source, destination, 100, initiated_by=staff)
+
+    assert snapshot(source, destination) == before
+
+
+@pytest.mark.parametrize("payee", ["unknown", "bank"])
+def test_transfer_refuses_a_number_that_is_no_customer_account(payee):
+    source = funded_account(1000)
+    bank = services.settlement_account(source.currency)
+    number = "0000000000" if payee == "unknown" else bank.number
+    before = snapshot(source, bank)
+
+    with pytest.raises(NotFound, match="No account has this number"):
+        services.transfer(
+            initiated_by=source.holder.user,
+            from_account=source.pk,
+            to_account_number=number,
+            amount=100,
+        )
+
+    assert snapshot(source, bank) == before
 
 
 # --- deposit --------------------------------------------------------------------------------

@@ -116,8 +116,8 @@ class Posting:
         with posting_time(self.at):
             if self.kind == "transfer":
                 services.transfer(
-                    source=self.source,
-                    destination=self.destination,
+                    from_account=self.source.pk,
+                    to_account_number=self.destination.number,
                     amount=self.amount,
                     initiated_by=self.by,
                     description=self.description,
