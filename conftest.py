@@ -1,11 +1,14 @@
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
+# force_login needs one backend named when several are configured (axes is the other).
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +33,18 @@ def bearer(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     return client
+
+
+def signed_in(user, client: Client | None = None) -> Client:
+    """A portal client with a session for `user`, as `bearer` is an API client with a token."""
+    client = client or Client()
+    client.force_login(user, backend=MODEL_BACKEND)
+    return client
+
+
+@pytest.fixture
+def browser(customer) -> Client:
+    return signed_in(customer)
 
 
 @pytest.fixture

@@ -7,17 +7,9 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
+from conftest import signed_in
 
 pytestmark = pytest.mark.django_db
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-@pytest.fixture
-def browser(customer) -> Client:
-    client = Client()
-    client.force_login(customer, backend=MODEL_BACKEND)
-    return client
 
 
 def field_error(response, field: str) -> str:
@@ -255,9 +247,8 @@ def test_password_change_shows_a_wrong_old_password_beside_it(browser):
     assert "incorrectly" in field_error(response, "old_password")
 
 
-def test_staff_without_a_holder_can_open_their_profile(client):
-    staff = UserFactory(is_staff=True, holder=None)
-    client.force_login(staff, backend=MODEL_BACKEND)
+def test_staff_without_a_holder_can_open_their_profile():
+    client = signed_in(UserFactory(is_staff=True, holder=None))
 
     response = client.get("/profile/")
 

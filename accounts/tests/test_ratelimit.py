@@ -5,10 +5,10 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 WRONG = "not the password at all"
 
 
@@ -146,17 +146,15 @@ def password_change(client: Client, old: str):
     )
 
 
-def signed_in(user, address="198.51.100.1") -> Client:
-    client = from_address(address)
-    client.force_login(user, backend=MODEL_BACKEND)
-    return client
+def signed_in_from(user, address="198.51.100.1") -> Client:
+    return signed_in(user, from_address(address))
 
 
 def test_wrong_old_passwords_on_the_change_form_are_counted(limits, customer):
     limits("password_change_email", "2/15min")
-    browser = signed_in(customer)
+    browser = signed_in_from(customer)
     assert password_change(browser, WRONG).status_code == 200
-    assert password_change(signed_in(customer, "198.51.100.2"), WRONG).status_code == 200
+    assert password_change(signed_in_from(customer, "198.51.100.2"), WRONG).status_code == 200
 
     response = password_change(browser, PASSWORD)
 
@@ -168,12 +166,12 @@ def test_wrong_old_passwords_on_the_change_form_are_counted(limits, customer):
 def test_a_right_old_password_is_not_counted_as_a_failure(limits, customer):
     limits("password_change_email", "1/15min")
 
-    assert password_change(signed_in(customer), PASSWORD).status_code == 302
+    assert password_change(signed_in_from(customer), PASSWORD).status_code == 302
 
 
 def test_password_change_is_limited_per_address(limits):
     limits("password_change", "2/15min")
-    answers = [password_change(signed_in(UserFactory()), WRONG) for _ in range(3)]
+    answers = [password_change(signed_in_from(UserFactory()), WRONG) for _ in range(3)]
 
     assert_429_page(answers[2])
 

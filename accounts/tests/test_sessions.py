@@ -8,7 +8,6 @@ from unittest.mock import patch
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -19,6 +18,7 @@ from accounts.models import User
 from accounts.services import revoke_all_sessions, revoke_family
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import SessionRefreshToken
+from conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,6 @@ REFRESH = "/api/v1/auth/token/refresh/"
 LOGOUT = "/api/v1/auth/logout/"
 ME = "/api/v1/me/"
 NEW_PASSWORD = "a brand new pass phrase"
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def login(user, password=PASSWORD) -> dict:
@@ -53,12 +52,6 @@ def assert_refused(response) -> None:
 
 def claims(token: str) -> dict:
     return SessionRefreshToken(token, verify=False).payload
-
-
-def signed_in_as(user) -> Client:
-    client = Client()
-    client.force_login(user, backend=MODEL_BACKEND)
-    return client
 
 
 # --- families and their absolute lifetime ---------------------------------------------------
@@ -152,7 +145,7 @@ def test_revoking_a_family_is_set_based(customer):
 
 def test_portal_password_change_ends_the_api_sessions(customer):
     first, second = login(customer), login(customer)
-    browser = signed_in_as(customer)
+    browser = signed_in(customer)
 
     response = browser.post(
         "/password/change/",
@@ -168,7 +161,7 @@ def test_portal_password_change_ends_the_api_sessions(customer):
 
 
 def test_portal_password_change_ends_other_portal_sessions_and_keeps_this_one(customer):
-    here, elsewhere = signed_in_as(customer), signed_in_as(customer)
+    here, elsewhere = signed_in(customer), signed_in(customer)
     assert elsewhere.get("/profile/").status_code == 200
 
     here.post(
@@ -350,7 +343,7 @@ def test_portal_session_ends_after_the_idle_timeout(customer, settings):
     settings.SESSION_IDLE_MINUTES = 30
     start = 1_900_000_000
     with at(start):
-        browser = signed_in_as(customer)
+        browser = signed_in(customer)
         assert browser.get("/profile/").status_code == 200
     with at(start + 29 * 60):
         assert browser.get("/profile/").status_code == 200  # activity keeps it alive
@@ -370,7 +363,7 @@ def test_portal_session_ends_at_its_absolute_lifetime_however_busy(customer, set
     settings.SESSION_MAX_HOURS = 8
     start = 1_900_000_000
     with at(start):
-        browser = signed_in_as(customer)
+        browser = signed_in(customer)
     for minutes in range(20, 8 * 60, 20):
         with at(start + minutes * 60):
             assert browser.get("/profile/").status_code == 200
@@ -385,7 +378,7 @@ def test_an_ended_portal_session_is_anonymous_on_the_api(customer, settings):
     settings.SESSION_IDLE_MINUTES = 30
     start = 1_900_000_000
     with at(start):
-        browser = signed_in_as(customer)
+        browser = signed_in(customer)
         assert browser.get(ME).status_code == 200
     with at(start + 31 * 60):
         response = browser.get(ME)

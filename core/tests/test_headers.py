@@ -7,10 +7,9 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD
+from conftest import signed_in
 
 pytestmark = pytest.mark.django_db
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def assert_no_store(response) -> None:
@@ -41,7 +40,7 @@ def test_api_refusals_are_no_store_too(api):
 )
 def test_signed_in_pages_are_no_store(customer, path):
     browser = Client()
-    browser.force_login(customer, backend=MODEL_BACKEND)
+    signed_in(customer, browser)
 
     response = browser.get(path)
 

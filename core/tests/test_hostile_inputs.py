@@ -5,11 +5,10 @@ import base64
 import pytest
 from django.test import Client
 
+from conftest import signed_in
 from ledger.tests.factories import AccountFactory, account_for, funded_account, send
 
 pytestmark = pytest.mark.django_db
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def assert_validation_error(response, field: str | None = None) -> dict:
@@ -85,7 +84,7 @@ def test_forged_cursor_on_history_is_a_400(customer, customer_api, cursor):
 def test_forged_cursor_on_the_account_page_is_the_400_page(customer, cursor):
     account = account_for(customer, amount=1000)
     browser = Client()
-    browser.force_login(customer, backend=MODEL_BACKEND)
+    signed_in(customer, browser)
 
     response = browser.get(f"/accounts/{account.pk}/", {"cursor": cursor})
 
@@ -159,7 +158,7 @@ def test_dates_at_the_edge_of_the_calendar_are_a_400(customer, customer_api, fie
 def test_dates_at_the_edge_of_the_calendar_on_the_page_are_not_a_500(customer):
     account = account_for(customer, amount=1000)
     browser = Client()
-    browser.force_login(customer, backend=MODEL_BACKEND)
+    signed_in(customer, browser)
 
     response = browser.get(f"/accounts/{account.pk}/", {"until": "9999-12-31"})
 
@@ -169,7 +168,7 @@ def test_dates_at_the_edge_of_the_calendar_on_the_page_are_not_a_500(customer):
 @pytest.mark.parametrize("verb", ["post", "put", "patch", "delete"])
 def test_a_write_to_an_unknown_api_path_is_the_json_404_not_a_csrf_page(customer, verb):
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(customer, backend=MODEL_BACKEND)
+    signed_in(customer, browser)
 
     response = getattr(browser, verb)(
         "/api/v1/no-such-thing/", data="{}", content_type="application/json"
@@ -189,7 +188,7 @@ def test_a_write_to_an_unknown_api_path_without_a_session_is_the_json_404(path):
 
 def test_a_portal_form_without_its_csrf_token_is_still_refused(customer):
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(customer, backend=MODEL_BACKEND)
+    signed_in(customer, browser)
 
     response = browser.post("/profile/", {"first_name": "Mallory"})
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.template import Context, Template
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from conftest import signed_in
 from ledger import services
 from ledger.idempotency import KEY_RULE
 from ledger.models import Account, IdempotencyKey, Transaction
@@ -20,19 +20,6 @@ from ledger.numbers import check_digits, format_account_number
 from ledger.tests.factories import account_for, balance_of, clock, funded_account, ledger_rows, send
 
 pytestmark = pytest.mark.django_db
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user, backend=MODEL_BACKEND)
-    return client
-
-
-@pytest.fixture
-def browser(customer) -> Client:
-    return logged_in(customer)
 
 
 @pytest.fixture
@@ -543,10 +530,10 @@ def test_the_confirmation_step_requires_a_post(browser):
 
 def test_a_transfer_result_is_visible_to_both_sides_and_nobody_else(customer, checking, payee):
     txn = send(checking, payee, 700, initiated_by=customer)
-    stranger = logged_in(UserFactory())
+    stranger = signed_in(UserFactory())
 
-    sent = logged_in(customer).get(f"/transfers/{txn.pk}/")
-    received = logged_in(payee.holder.user).get(f"/transfers/{txn.pk}/")
+    sent = signed_in(customer).get(f"/transfers/{txn.pk}/")
+    received = signed_in(payee.holder.user).get(f"/transfers/{txn.pk}/")
     hidden = stranger.get(f"/transfers/{txn.pk}/")
 
     assert b"Money sent" in sent.content

@@ -7,12 +7,12 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from rest_framework.throttling import UserRateThrottle
 
 from accounts.tests.factories import UserFactory
+from conftest import signed_in
 from core.viewset_pages import PageMixin
 from ledger.numbers import format_account_number
 from ledger.tests.factories import account_for, funded_account, send
@@ -20,15 +20,7 @@ from ledger.views import AccountViewSet, TransferViewSet
 
 pytestmark = pytest.mark.django_db
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 HOSTILE = '<script>alert("x")</script>&<b>'
-
-
-@pytest.fixture
-def browser(customer) -> Client:
-    client = Client()
-    client.force_login(customer, backend=MODEL_BACKEND)
-    return client
 
 
 @pytest.fixture
@@ -342,8 +334,7 @@ def test_a_customer_cannot_reach_the_staff_actions_through_a_page(browser, check
 
 
 def test_another_users_session_sees_only_their_own(checking):
-    other = Client()
-    other.force_login(UserFactory(), backend=MODEL_BACKEND)
+    other = signed_in(UserFactory())
 
     assert is_404_page(other.get(f"/accounts/{checking.pk}/"))
     assert other.get("/transfers/").context["results"] == []
