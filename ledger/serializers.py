@@ -68,7 +68,7 @@ class AccountCreateInput(StrictSerializer):
 
 
 class AccountPatchInput(StrictSerializer):
-    nickname = serializers.CharField(max_length=140, allow_blank=True)
+    nickname = serializers.CharField(max_length=140, allow_blank=True, required=False)
 
 
 class StatusChangeInput(StrictSerializer):

@@ -56,6 +56,12 @@ def answer(idempotency: Idempotency | None, respond, txn) -> Response:
     return Response(body, status=status_code)
 
 
+# history_window's `since` and `until`: anything else is a 400.
+DATE_OR_DATETIME = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
+
+
 @extend_schema(tags=["accounts"])
 class AccountViewSet(
     PageMixin,
@@ -131,21 +137,21 @@ class AccountViewSet(
         account = self.get_object()
         s = AccountPatchInput(data=request.data)
         s.is_valid(raise_exception=True)
-        account = services.rename_account(account=account, nickname=s.validated_data["nickname"])
+        if "nickname" in s.validated_data:  # a PATCH without it changes nothing
+            account = services.rename_account(
+                account=account, nickname=s.validated_data["nickname"]
+            )
         return Response(AccountOutput(account).data)
 
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "since", str, description="A date (that whole UTC day) or a datetime."
+                "since", DATE_OR_DATETIME, description="A date (that whole UTC day) or a datetime."
             ),
             OpenApiParameter(
-                "until", str, description="A date (that whole UTC day) or a datetime."
+                "until", DATE_OR_DATETIME, description="A date (that whole UTC day) or a datetime."
             ),
-            OpenApiParameter(
-                "limit", int, description="Rows per page: 25 by default, at most 100."
-            ),
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+            # `limit` and `cursor`: from the pagination class, as on every list.
         ],
         responses={200: EntryOutput(many=True)},
         summary="An account's history, newest first",
