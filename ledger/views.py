@@ -56,9 +56,15 @@ def answer(idempotency: Idempotency | None, respond, txn) -> Response:
     return Response(body, status=status_code)
 
 
-# history_window's `since` and `until`: anything else is a 400.
+# history_window's `since` and `until`: empty (no bound: the page's filter form sends it so),
+# or a date or datetime in the years 1900 to 9998; anything else is a 400.
+_YEARS = r"^(19\d\d|[2-8]\d\d\d|9[0-8]\d\d|99[0-8]\d|999[0-8])-"
 DATE_OR_DATETIME = {
-    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+    "anyOf": [
+        {"type": "string", "maxLength": 0},
+        {"type": "string", "format": "date", "pattern": _YEARS},
+        {"type": "string", "format": "date-time", "pattern": _YEARS},
+    ]
 }
 
 

@@ -2,6 +2,7 @@
 suite: the schema and the server must say the same thing."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,8 +127,11 @@ def test_the_history_window_documents_a_date_or_a_datetime(schema):
     }
 
     for name in ("since", "until"):
-        formats = {option["format"] for option in params[name]["anyOf"]}
-        assert formats == {"date", "date-time"}, name
+        formats = {option.get("format") for option in params[name]["anyOf"]}
+        assert formats == {None, "date", "date-time"}, name  # None: empty, no bound
+        pattern = re.compile(params[name]["anyOf"][1]["pattern"])
+        assert pattern.match("1900-01-01") and pattern.match("9998-12-31"), name
+        assert not pattern.match("1899-12-31") and not pattern.match("9999-01-01"), name
 
 
 def test_the_profile_documents_the_phone_rule(schema):
