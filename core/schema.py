@@ -81,6 +81,10 @@ class BankAutoSchema(AutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False
+            if self.method == "PATCH" and not serializer.patch_is_partial:
+                required = [n for n, f in serializer.fields.items() if f.required]
+                if required:
+                    schema["required"] = required
         return schema
 
     def _generic_error_statuses(self) -> list[int]:

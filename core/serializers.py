@@ -5,7 +5,10 @@ class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, as Stripe does: a typo (or an attempt to write a
     read-only field such as `email`) is a 400 naming the field, never silently ignored. Its
     request schema says so (`additionalProperties: false`, core/schema.py). A text field takes
-    a JSON string only."""
+    a JSON string only. `patch_is_partial = False`: a PATCH view validates it whole, so
+    its schema keeps the required fields (drf-spectacular assumes a PATCH is partial)."""
+
+    patch_is_partial = True
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

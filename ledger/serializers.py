@@ -68,7 +68,8 @@ class AccountCreateInput(StrictSerializer):
 
 
 class AccountPatchInput(StrictSerializer):
-    nickname = serializers.CharField(max_length=140, allow_blank=True, required=False)
+    patch_is_partial = False  # the view validates it whole: `nickname` is required
+    nickname = serializers.CharField(max_length=140, allow_blank=True)
 
 
 class StatusChangeInput(StrictSerializer):

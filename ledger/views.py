@@ -143,10 +143,7 @@ class AccountViewSet(
         account = self.get_object()
         s = AccountPatchInput(data=request.data)
         s.is_valid(raise_exception=True)
-        if "nickname" in s.validated_data:  # a PATCH without it changes nothing
-            account = services.rename_account(
-                account=account, nickname=s.validated_data["nickname"]
-            )
+        account = services.rename_account(account=account, nickname=s.validated_data["nickname"])
         return Response(AccountOutput(account).data)
 
     @extend_schema(
