@@ -69,7 +69,7 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
 REGEX_SAMPLES = {
-    r"^.*$": "no/such/thing/",  # the API's JSON 404 for any other path
+    r"^[\s\S]*$": "no/such/thing/",  # the API's JSON 404 for any other path
 }
 
 

@@ -139,3 +139,18 @@ def test_the_profile_documents_the_phone_rule(schema):
     phone = request_schema(schema, "/api/v1/me/", "patch")["properties"]["phone"]
 
     assert {"type": "string", "maxLength": 32, "pattern": PHONE.pattern} in phone["oneOf"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/accounts/%0A/", "/api/v1/x%0Ay/", "/api/v1/%0D%0A"])
+def test_an_api_path_with_a_line_break_is_the_json_404_even_with_debug_on(
+    settings, customer_api, path
+):
+    # The fuzzer's finding: the catch-all `^.*$` does not match across a newline, so such a
+    # path fell through to Django's HTML 404 (its debug page in the demo), not the envelope.
+    settings.DEBUG = True
+
+    for verb in ("get", "post", "patch"):
+        response = getattr(customer_api, verb)(path)
+
+        assert response["Content-Type"] == "application/json", (verb, path)
+        error_of(response, 404, "not_found")
