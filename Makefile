@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint format lock bench clean browser
+.PHONY: run test lint format lock bench clean browser fuzz
 
 # bandit: no medium or high finding (-ll) in the apps; `# nosec BXXX` only with its reason.
 BANDIT := $(BIN)/bandit -q -ll -r
@@ -58,6 +58,10 @@ format: $(BIN)/.installed
 # Regenerate the lock from pyproject.toml (needs uv: `pip install uv`).
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 --no-header -o requirements.lock
+
+# schemathesis against a live server on a throwaway database (bin/fuzz; .ci/run runs it).
+fuzz: $(BIN)/.installed
+	bin/fuzz
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench transfers

@@ -1,8 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.tokens import SessionRefreshToken
-from accounts.validators import validate_date_of_birth, validate_phone
+from accounts.validators import PHONE, validate_date_of_birth, validate_phone
 from core.serializers import JsonBooleanField, StrictSerializer
 
 
@@ -49,6 +50,11 @@ class SessionTokenObtainSerializer(TokenObtainPairSerializer):
     token_class = SessionRefreshToken
 
 
+@extend_schema_field({"type": "string", "maxLength": 32, "pattern": PHONE.pattern})
+class PhoneField(serializers.CharField):
+    """Text; its schema states validate_phone's rule, so a client knows it before sending."""
+
+
 class ProfileSerializer(StrictSerializer):
     """The holder's profile; `id` and `email` are shown but cannot be written here."""
 
@@ -56,6 +62,6 @@ class ProfileSerializer(StrictSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
-    phone = serializers.CharField(max_length=32, allow_blank=True, validators=[validate_phone])
+    phone = PhoneField(max_length=32, allow_blank=True, validators=[validate_phone])
     address = serializers.CharField(max_length=300, allow_blank=True)
     date_of_birth = serializers.DateField(allow_null=True, validators=[validate_date_of_birth])

@@ -337,6 +337,17 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
 
+# THROTTLE_RATES_OFF=1 switches the API's throttles off (a rate of None never throttles): for
+# one run of `bin/fuzz` only, whose thousands of requests a minute from one address would
+# otherwise test the 429 instead of the endpoints. Never set it anywhere else.
+THROTTLE_RATES_OFF = env.bool("THROTTLE_RATES_OFF", default=False)
+if THROTTLE_RATES_OFF and PRODUCTION:
+    raise ImproperlyConfigured("THROTTLE_RATES_OFF is for the fuzzing run, never production.")
+if THROTTLE_RATES_OFF:
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(
+        REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    )
+
 # --- Bank ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 

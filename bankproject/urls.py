@@ -14,7 +14,8 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: any other path under /api/, in any verb, is the JSON 404, even with DEBUG on.
-    re_path(r"^.*$", errors.api_not_found),
+    # [\s\S], not `.`: a line break (%0A) in the path too; `.` stops at it (found by bin/fuzz).
+    re_path(r"^[\s\S]*$", errors.api_not_found),
 ]
 
 # The customer portal: server-rendered pages on session auth, from the same selectors and

@@ -22,11 +22,20 @@ BAD_CURSOR = "This cursor is not valid; use `next`."
 
 def parse_limit(request) -> int:
     raw = request.query_params.get("limit")
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_LIMIT
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²".isdigit(), int("²") raises
         raise ValidationFailed({"limit": ["Must be a whole number of at least 1."]})
     return min(int(raw), MAX_LIMIT)
+
+
+LIMIT_PARAMETER = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "description": f"Rows per page: {DEFAULT_LIMIT} by default, at most {MAX_LIMIT}.",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _paginated_schema(schema: dict) -> dict:
@@ -82,13 +91,7 @@ class LimitPagination(BasePagination):
 
     def get_schema_operation_parameters(self, view):
         return [
-            {
-                "name": "limit",
-                "in": "query",
-                "required": False,
-                "description": "Rows per page: 25 by default, at most 100.",
-                "schema": {"type": "integer", "minimum": 1},
-            },
+            LIMIT_PARAMETER,
             {
                 "name": "offset",
                 "in": "query",
@@ -159,3 +162,16 @@ class NewestFirstCursorPagination(CursorPagination):
 
     def get_paginated_response_schema(self, schema):
         return _paginated_schema(schema)
+
+    def get_schema_operation_parameters(self, view):
+        """DRF's says `limit` is any integer; `parse_limit` answers 0 with a 400."""
+        return [
+            {
+                "name": self.cursor_query_param,
+                "in": "query",
+                "required": False,
+                "description": "The `next` or `previous` link's cursor.",
+                "schema": {"type": "string"},
+            },
+            LIMIT_PARAMETER,
+        ]

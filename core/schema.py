@@ -10,6 +10,8 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
 
+from core.serializers import StrictSerializer
+
 ErrorBody = inline_serializer(
     name="Error",
     fields={
@@ -72,6 +74,18 @@ class BankAutoSchema(AutoSchema):
                 ),
             )
         return responses
+
+    def _map_basic_serializer(self, serializer, direction):
+        """A StrictSerializer refuses fields it does not know (a 400): its request body says
+        so, instead of letting a client believe extra properties are ignored."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+            if self.method == "PATCH" and not serializer.patch_is_partial:
+                required = [n for n, f in serializer.fields.items() if f.required]
+                if required:
+                    schema["required"] = required
+        return schema
 
     def _generic_error_statuses(self) -> list[int]:
         statuses = [405, 429]

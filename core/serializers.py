@@ -3,7 +3,12 @@ from rest_framework import serializers
 
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, as Stripe does: a typo (or an attempt to write a
-    read-only field such as `email`) is a 400 naming the field, never silently ignored."""
+    read-only field such as `email`) is a 400 naming the field, never silently ignored. Its
+    request schema says so (`additionalProperties: false`, core/schema.py). A text field takes
+    a JSON string only. `patch_is_partial = False`: a PATCH view validates it whole, so
+    its schema keeps the required fields (drf-spectacular assumes a PATCH is partial)."""
+
+    patch_is_partial = True
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -12,6 +17,19 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError(
                     {name: ["This field is unknown or read-only."] for name in unknown}
+                )
+            # DRF's CharField turns a JSON number into text (`"nickname": 0` became "0"); the
+            # schema says string, so a number, a bool, a list or an object is a 400.
+            not_text = sorted(
+                name
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and data.get(name) is not None
+                and not isinstance(data[name], str)
+            )
+            if not_text:
+                raise serializers.ValidationError(
+                    {name: ["Must be a JSON string."] for name in not_text}
                 )
         return super().to_internal_value(data)
 

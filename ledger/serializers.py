@@ -68,6 +68,7 @@ class AccountCreateInput(StrictSerializer):
 
 
 class AccountPatchInput(StrictSerializer):
+    patch_is_partial = False  # the view validates it whole: `nickname` is required
     nickname = serializers.CharField(max_length=140, allow_blank=True)
 
 

@@ -56,6 +56,18 @@ def answer(idempotency: Idempotency | None, respond, txn) -> Response:
     return Response(body, status=status_code)
 
 
+# history_window's `since` and `until`: empty (no bound: the page's filter form sends it so),
+# or a date or datetime in the years 1900 to 9998; anything else is a 400.
+_YEARS = r"^(19\d\d|[2-8]\d\d\d|9[0-8]\d\d|99[0-8]\d|999[0-8])-"
+DATE_OR_DATETIME = {
+    "anyOf": [
+        {"type": "string", "maxLength": 0},
+        {"type": "string", "format": "date", "pattern": _YEARS},
+        {"type": "string", "format": "date-time", "pattern": _YEARS},
+    ]
+}
+
+
 @extend_schema(tags=["accounts"])
 class AccountViewSet(
     PageMixin,
@@ -137,15 +149,12 @@ class AccountViewSet(
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "since", str, description="A date (that whole UTC day) or a datetime."
+                "since", DATE_OR_DATETIME, description="A date (that whole UTC day) or a datetime."
             ),
             OpenApiParameter(
-                "until", str, description="A date (that whole UTC day) or a datetime."
+                "until", DATE_OR_DATETIME, description="A date (that whole UTC day) or a datetime."
             ),
-            OpenApiParameter(
-                "limit", int, description="Rows per page: 25 by default, at most 100."
-            ),
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+            # `limit` and `cursor`: from the pagination class, as on every list.
         ],
         responses={200: EntryOutput(many=True)},
         summary="An account's history, newest first",
