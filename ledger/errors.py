@@ -42,3 +42,23 @@ class IdempotencyConflictError(BankError):
     code = "idempotency_conflict"
     http_status = status.HTTP_409_CONFLICT
     message = "This Idempotency-Key was already used with a different request."
+
+
+class OwnAccountError(BankError):
+    """A staff action on an account the staff member holds: nobody moves money into or out of
+    their own account, or changes its status, through the bank's back door."""
+
+    code = "permission_denied"
+    http_status = status.HTTP_403_FORBIDDEN
+    message = "Nobody may do a staff action on an account they hold."
+
+
+class ApprovalRequiredError(BankError):
+    """A deposit or withdrawal above APPROVAL_LIMIT: four eyes. Until approval requests exist
+    (a later issue), the movement is refused and nothing is posted."""
+
+    code = "limit_exceeded"
+    message = (
+        "This amount is above the approval limit: a second person's approval is needed. "
+        "Nothing was posted."
+    )

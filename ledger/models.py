@@ -58,6 +58,12 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        permissions = [  # the staff actions on an account (ledger/permissions.py maps them)
+            ("deposit", "Can deposit cash into a customer's account"),
+            ("withdraw", "Can withdraw cash from a customer's account"),
+            ("change_status", "Can freeze, unfreeze or close a customer's account"),
+            ("approve", "Can approve a money movement above the approval limit"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(balance__gte=0) | models.Q(type="internal"),
@@ -137,6 +143,7 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        permissions = [("reverse", "Can reverse a transaction")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(

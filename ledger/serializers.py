@@ -77,9 +77,7 @@ class StatusChangeInput(StrictSerializer):
 
 class MoneyInput(StrictSerializer):
     amount = MinorUnitsField()
-    description = serializers.CharField(
-        max_length=140, required=False, default="", allow_blank=True
-    )
+    description = serializers.CharField(max_length=140)  # why: required on every staff action
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from core.errors import ValidationFailed
 from core.pages import show_refusal
 from core.pagination import NewestFirstCursorPagination
-from core.permissions import IsStaff
 from core.schema import bank_errors
 from core.viewset_pages import PageMixin
 from ledger import services
@@ -16,6 +15,7 @@ from ledger.charts import charts_for
 from ledger.forms import HistoryFilterForm
 from ledger.idempotency import KEY_HEADER, KEY_MAX_LENGTH, Idempotency
 from ledger.models import Account, Entry
+from ledger.permissions import HoldsStaffPermission
 from ledger.selectors import (
     account_get,
     account_get_for_staff,
@@ -49,6 +49,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 CONFLICT = "`idempotency_conflict`: the Idempotency-Key was used with a different request."
 INACTIVE = "`account_inactive`: the account is frozen or closed."
+LIMIT = "`limit_exceeded`: above APPROVAL_LIMIT a second person must approve; nothing posted."
 
 
 def answer(idempotency: Idempotency | None, respond, txn) -> Response:
@@ -68,11 +69,18 @@ class AccountViewSet(
     serializer_class = AccountOutput
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "options"]
-    staff_actions = {"deposits", "withdrawals", "freeze", "unfreeze", "close"}
+    # the staff endpoints, each with its staff action in ledger/permissions.py's one mapping
+    staff_actions = {
+        "deposits": "deposit",
+        "withdrawals": "withdraw",
+        "freeze": "freeze",
+        "unfreeze": "unfreeze",
+        "close": "close",
+    }
 
     def get_permissions(self):
         if self.action in self.staff_actions:
-            return [IsStaff()]
+            return [HoldsStaffPermission()]
         return [IsAuthenticated()]
 
     def get_queryset(self):
@@ -174,7 +182,10 @@ class AccountViewSet(
 
     @extend_schema(
         request=MoneyInput,
-        responses={201: PostedOutput, **bank_errors(s409=CONFLICT, s422=INACTIVE)},
+        responses={
+            201: PostedOutput,
+            **bank_errors(s409=CONFLICT, s422=f"{INACTIVE} {LIMIT}"),
+        },
         parameters=[IDEMPOTENCY_HEADER],
         summary="Deposit cash into an account (staff only)",
     )
@@ -186,7 +197,9 @@ class AccountViewSet(
         request=MoneyInput,
         responses={
             201: PostedOutput,
-            **bank_errors(s409=CONFLICT, s422="`insufficient_funds` or `account_inactive`."),
+            **bank_errors(
+                s409=CONFLICT, s422=f"`insufficient_funds` or `account_inactive`. {LIMIT}"
+            ),
         },
         parameters=[IDEMPOTENCY_HEADER],
         summary="Withdraw cash from an account (staff only)",
