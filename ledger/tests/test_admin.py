@@ -144,7 +144,9 @@ def test_admin_status_actions_leave_the_banks_own_accounts_alone(admin_client, a
 
 
 def test_admin_reverse_action_posts_an_opposite_transaction(admin_client, admin_user, account):
-    original = services.deposit(account=account, amount=500, initiated_by=admin_user, description="Till")
+    original = services.deposit(
+        account=account, amount=500, initiated_by=admin_user, description="Till"
+    )
     url = reverse("admin:ledger_transaction_changelist")
 
     admin_client.post(
