@@ -21,6 +21,7 @@ class AuditRecord(models.Model):
         UNFREEZE = "unfreeze"
         CLOSE = "close"
         REVERSE = "reverse"
+        REQUEST_APPROVAL = "request_approval"  # above the limit: nothing posted yet
         APPROVE = "approve"
 
     class Target(models.TextChoices):

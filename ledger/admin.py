@@ -20,7 +20,14 @@ from core.errors import BankError
 from core.forms import AmountField
 from ledger import services
 from ledger.errors import OwnAccountError
-from ledger.models import Account, AccountStatusChange, Entry, IdempotencyKey, Transaction
+from ledger.models import (
+    Account,
+    AccountStatusChange,
+    ApprovalRequest,
+    Entry,
+    IdempotencyKey,
+    Transaction,
+)
 from ledger.permissions import may
 
 
@@ -189,7 +196,7 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             post_money = services.deposit if service == "deposit" else services.withdraw
             try:
-                post_money(
+                result = post_money(
                     account=account,
                     amount=form.cleaned_data["amount"],
                     description=form.cleaned_data["description"],
@@ -200,9 +207,17 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
             except BankError as error:
                 form.add_error("amount", error.message)
             else:
-                verb = "Deposited" if service == "deposit" else "Withdrew"
                 amount = format_money(form.cleaned_data["amount"], account.currency)
-                self.message_user(request, f"{verb} {amount} on {account}.", messages.SUCCESS)
+                if isinstance(result, ApprovalRequest):
+                    self.message_user(
+                        request,
+                        f"{amount} is above the approval limit: nothing was posted; approval "
+                        f"request {result.pk} waits for a second person.",
+                        messages.WARNING,
+                    )
+                else:
+                    verb = "Deposited" if service == "deposit" else "Withdrew"
+                    self.message_user(request, f"{verb} {amount} on {account}.", messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:ledger_account_change", args=[account.pk])
                 )
@@ -330,4 +345,28 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
         "response_body",
         "transaction",
         "created_at",
+    ]
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Requests above the approval limit; deciding them comes with the approvals API."""
+
+    list_display = ["created_at", "kind", "account", "amount", "currency", "status", "requested_by"]
+    list_filter = ["status", "kind"]
+    search_fields = ["=id", "account__number", "requested_by__email"]
+    list_select_related = ["account", "requested_by"]
+    readonly_fields = [
+        "id",
+        "kind",
+        "account",
+        "amount",
+        "currency",
+        "description",
+        "status",
+        "requested_by",
+        "decided_by",
+        "created_at",
+        "decided_at",
+        "expires_at",
     ]

@@ -51,14 +51,3 @@ class OwnAccountError(BankError):
     code = "permission_denied"
     http_status = status.HTTP_403_FORBIDDEN
     message = "Nobody may do a staff action on an account they hold."
-
-
-class ApprovalRequiredError(BankError):
-    """A deposit or withdrawal above APPROVAL_LIMIT: four eyes. Until approval requests exist
-    (a later issue), the movement is refused and nothing is posted."""
-
-    code = "limit_exceeded"
-    message = (
-        "This amount is above the approval limit: a second person's approval is needed. "
-        "Nothing was posted."
-    )

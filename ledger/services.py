@@ -5,15 +5,16 @@ posts balanced entries. Refusals are domain errors; nothing is half-written.
 
 `transfer` is the one transfer of the API and the portal: it decides whose account the
 source is (`Account.objects.held_by`) and which accounts can be paid (`.customer()`) itself.
+The posting's SQL (locks, inserts, balance updates, the idempotency completion) is in
+`ledger/posting_sql.py`, whose docstring states its contract.
 
 The staff actions (deposit, withdraw, freeze, unfreeze, close, reverse) check the staff rules
 here, once, for every door (API, admin, commands): a person gives a reason, never acts on an
-account they hold, and moves at most APPROVAL_LIMIT alone; each writes its audit record in
-its own transaction. `initiated_by=None` is the bank's own process (the demo seed, tests'
-helpers, management commands), which no request reaches: no person, so no person's rules,
-but still an audit record.
-The posting's SQL (locks, inserts, balance updates, the idempotency completion) is in
-`ledger/posting_sql.py`, whose docstring states its contract."""
+account they hold, and moves at most APPROVAL_LIMIT alone (above it, deposit and withdraw
+make an ApprovalRequest and post nothing); each action writes its audit record in its own
+transaction. `initiated_by=None` is the bank's own process (the demo seed, tests' helpers,
+management commands), which no request reaches: no person, so no person's rules, but still
+an audit record."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,7 +32,6 @@ from ledger import clock, posting_sql
 from ledger.errors import (
     AccountInactiveError,
     AlreadyReversedError,
-    ApprovalRequiredError,
     BalanceNotZeroError,
     CurrencyMismatchError,
     InsufficientFundsError,
@@ -40,7 +40,7 @@ from ledger.errors import (
     SameAccountError,
 )
 from ledger.idempotency import Idempotency
-from ledger.models import Account, AccountStatusChange, Entry, Transaction
+from ledger.models import Account, AccountStatusChange, ApprovalRequest, Entry, Transaction
 from ledger.numbers import new_account_number
 
 Kind = Transaction.Kind
@@ -178,10 +178,10 @@ def rename_account(*, account: Account, nickname: str) -> Account:
 
 
 def _ensure_staff_rules(
-    *, by: User | None, accounts: Iterable[Account], why: str, field: str, amount: int = 0
+    *, by: User | None, accounts: Iterable[Account], why: str, field: str
 ) -> None:
-    """A person's staff action: a reason, none of the accounts theirs, four eyes above the
-    limit. The bank's own process (`by=None`) is not a person."""
+    """A person's staff action: a reason, and none of the accounts theirs. The bank's own
+    process (`by=None`) is not a person."""
     if by is None:
         return
     if not why.strip():
@@ -189,8 +189,52 @@ def _ensure_staff_rules(
     customer_accounts = [account.pk for account in accounts if not account.is_internal]
     if Account.objects.held_by(by).filter(pk__in=customer_accounts).exists():
         raise OwnAccountError()
-    if amount > settings.APPROVAL_LIMIT:
-        raise ApprovalRequiredError()
+
+
+def _needs_approval(by: User | None, amount: int) -> bool:
+    """Four eyes: a person moving more than APPROVAL_LIMIT alone asks a second person."""
+    return by is not None and amount > settings.APPROVAL_LIMIT
+
+
+def _request_approval(
+    *,
+    kind: str,
+    account: Account,
+    amount: int,
+    requested_by: User,
+    description: str,
+    idempotency: Idempotency | None,
+) -> ApprovalRequest:
+    """Instead of posting: the request an approver will decide, its audit record, and the
+    idempotency key's answer (the 202), in the movement's own transaction."""
+    now = clock.now()
+    request = ApprovalRequest.objects.create(
+        kind=kind,
+        account=account,
+        amount=amount,
+        currency=account.currency,
+        description=description,
+        requested_by=requested_by,
+        created_at=now,
+        expires_at=now + ApprovalRequest.LIFETIME,
+    )
+    audit.record(
+        actor=requested_by,
+        action=AuditRecord.Action.REQUEST_APPROVAL,
+        target_type=AuditRecord.Target.ACCOUNT,
+        target_id=account.pk,
+        target_label=str(account),
+        reason=description,
+        details={
+            "kind": kind,
+            "amount": amount,
+            "currency": account.currency,
+            "approval_request": str(request.pk),
+        },
+    )
+    if idempotency is not None:
+        posting_sql.send([idempotency.completion(request)])
+    return request
 
 
 def _change_status(*, account: Account, to: str, action: str, reason: str, by: User | None):
@@ -300,12 +344,10 @@ def _move_cash(
     initiated_by: User | None,
     description: str,
     idempotency: Idempotency | None,
-) -> Transaction:
-    """Cash in (deposit) or out (withdrawal) against the bank's settlement account."""
-    minor_units(amount)  # before the limit compares it
-    _ensure_staff_rules(
-        by=initiated_by, accounts=[account], why=description, field="description", amount=amount
-    )
+) -> Transaction | ApprovalRequest:
+    """Cash in (deposit) or out (withdrawal) against the bank's settlement account; above the
+    approval limit, an approval request instead, with nothing posted."""
+    _ensure_staff_rules(by=initiated_by, accounts=[account], why=description, field="description")
     _begin(amount, idempotency)
     description = description or ("Cash deposit" if kind == Kind.DEPOSIT else "Cash withdrawal")
     bank = settlement_account(account.currency)
@@ -317,6 +359,15 @@ def _move_cash(
     else:
         ensure_can_send(account, amount)
         legs = [(account, -amount), (bank, amount)]
+    if _needs_approval(initiated_by, amount):  # the rules hold today; the approver's post rechecks
+        return _request_approval(
+            kind=kind,
+            account=account,
+            amount=amount,
+            requested_by=initiated_by,
+            description=description,
+            idempotency=idempotency,
+        )
     txn = post(
         kind=kind,
         legs=legs,
@@ -344,8 +395,9 @@ def deposit(
     initiated_by: User | None,
     description: str = "",
     idempotency: Idempotency | None = None,
-) -> Transaction:
-    """Cash in: the bank's settlement account pays the customer's account."""
+) -> Transaction | ApprovalRequest:
+    """Cash in: the bank's settlement account pays the customer's account. A person's deposit
+    above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest made instead."""
     return _move_cash(
         kind=Kind.DEPOSIT,
         account=account,
@@ -364,8 +416,9 @@ def withdraw(
     initiated_by: User | None,
     description: str = "",
     idempotency: Idempotency | None = None,
-) -> Transaction:
-    """Cash out: the customer's account pays the bank's settlement account."""
+) -> Transaction | ApprovalRequest:
+    """Cash out: the customer's account pays the bank's settlement account. A person's
+    withdrawal above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest instead."""
     return _move_cash(
         kind=Kind.WITHDRAWAL,
         account=account,

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -14,7 +14,7 @@ from ledger import services
 from ledger.charts import charts_for
 from ledger.forms import HistoryFilterForm
 from ledger.idempotency import KEY_HEADER, KEY_MAX_LENGTH, Idempotency
-from ledger.models import Account, Entry
+from ledger.models import Account, ApprovalRequest, Entry
 from ledger.permissions import HoldsStaffPermission
 from ledger.selectors import (
     account_get,
@@ -28,6 +28,7 @@ from ledger.serializers import (
     AccountCreateInput,
     AccountOutput,
     AccountPatchInput,
+    ApprovalRequestOutput,
     EntryOutput,
     MoneyInput,
     PostedOutput,
@@ -49,7 +50,10 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 CONFLICT = "`idempotency_conflict`: the Idempotency-Key was used with a different request."
 INACTIVE = "`account_inactive`: the account is frozen or closed."
-LIMIT = "`limit_exceeded`: above APPROVAL_LIMIT a second person must approve; nothing posted."
+APPROVAL = (
+    "Above APPROVAL_LIMIT (minor units): nothing is posted; the approval request a second "
+    "person must approve."
+)
 
 
 def answer(idempotency: Idempotency | None, respond, txn) -> Response:
@@ -170,8 +174,10 @@ class AccountViewSet(
         s = MoneyInput(data=request.data)
         s.is_valid(raise_exception=True)
 
-        def respond(txn):  # the customer's leg, whichever side the bank's is on
-            own = next(e for e in txn.posted_entries if e.account_id == account.pk)
+        def respond(result):  # the customer's leg, whichever side the bank's is on
+            if isinstance(result, ApprovalRequest):  # above the limit: nothing posted yet
+                return status.HTTP_202_ACCEPTED, ApprovalRequestOutput(result).data
+            own = next(e for e in result.posted_entries if e.account_id == account.pk)
             return status.HTTP_201_CREATED, PostedOutput(own).data
 
         idempotency = Idempotency.from_request(request, respond=respond)
@@ -184,7 +190,8 @@ class AccountViewSet(
         request=MoneyInput,
         responses={
             201: PostedOutput,
-            **bank_errors(s409=CONFLICT, s422=f"{INACTIVE} {LIMIT}"),
+            202: OpenApiResponse(ApprovalRequestOutput, description=APPROVAL),
+            **bank_errors(s409=CONFLICT, s422=INACTIVE),
         },
         parameters=[IDEMPOTENCY_HEADER],
         summary="Deposit cash into an account (staff only)",
@@ -197,9 +204,8 @@ class AccountViewSet(
         request=MoneyInput,
         responses={
             201: PostedOutput,
-            **bank_errors(
-                s409=CONFLICT, s422=f"`insufficient_funds` or `account_inactive`. {LIMIT}"
-            ),
+            202: OpenApiResponse(ApprovalRequestOutput, description=APPROVAL),
+            **bank_errors(s409=CONFLICT, s422="`insufficient_funds` or `account_inactive`."),
         },
         parameters=[IDEMPOTENCY_HEADER],
         summary="Withdraw cash from an account (staff only)",

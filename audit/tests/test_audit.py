@@ -117,12 +117,26 @@ def test_a_refused_close_writes_no_record(staff, staff_api):
     assert not AuditRecord.objects.filter(actor=staff).exists()
 
 
-def test_an_action_over_the_limit_writes_no_record(staff, staff_api, settings):
+def test_a_movement_over_the_limit_records_the_approval_request_not_a_deposit(
+    staff, staff_api, settings
+):
     settings.APPROVAL_LIMIT = 10
+    account = funded_account(100)
 
-    staff_api.post(action_url(funded_account(100), "deposits"), {"amount": 11, "description": "x"})
+    response = staff_api.post(action_url(account, "deposits"), {"amount": 11, "description": "Big"})
 
-    assert not AuditRecord.objects.filter(actor=staff).exists()
+    record = AuditRecord.objects.get(actor=staff)
+    assert (record.action, record.target_id, record.reason) == (
+        "request_approval",
+        account.pk,
+        "Big",
+    )
+    assert record.details == {
+        "kind": "deposit",
+        "amount": 11,
+        "currency": "EUR",
+        "approval_request": response.json()["id"],
+    }
 
 
 # --- atomic: the action and its record commit together ------------------------------------------

@@ -9,7 +9,7 @@ from django.urls import reverse
 from audit.models import AuditRecord
 from conftest import staff_member
 from ledger import services
-from ledger.models import Account, Transaction
+from ledger.models import Account, ApprovalRequest, Transaction
 from ledger.tests.factories import AccountFactory, account_for, balance_of, funded_account
 
 pytestmark = pytest.mark.django_db
@@ -226,11 +226,31 @@ def test_admin_money_page_above_the_approval_limit_posts_nothing(admin_client, s
     response = admin_client.post(
         reverse("admin:ledger_account_deposit", args=[account.pk]),
         {"amount": "5.01", "description": "Big"},
+        follow=True,
     )
 
-    assert response.status_code == 200
-    assert "approval" in response.context["form"].errors["amount"][0]
+    assert "above the approval limit" in response.content.decode()
     assert balance_of(account) == 1000
+    request = ApprovalRequest.objects.get()
+    assert (request.kind, request.amount, request.status) == ("deposit", 501, "pending")
+
+
+@pytest.mark.parametrize("role", ["teller", "approver", "auditor", "back office"])
+def test_staff_roles_can_read_approval_requests_and_change_none(role, settings):
+    settings.APPROVAL_LIMIT = 500
+    request = services.deposit(
+        account=funded_account(1000),
+        amount=501,
+        initiated_by=staff_member("teller"),
+        description="Big",
+    )
+    client = client_for(staff_member(role))
+
+    page = client.get(reverse("admin:ledger_approvalrequest_change", args=[request.pk]))
+    delete = client.post(reverse("admin:ledger_approvalrequest_delete", args=[request.pk]))
+
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert delete.status_code == 403
 
 
 # --- the auditor reads everything and changes nothing ------------------------------------------

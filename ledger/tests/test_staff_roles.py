@@ -3,6 +3,7 @@ each endpoint answers only to a role holding its permission; nobody acts on an a
 hold; a description or reason is required; above APPROVAL_LIMIT nothing is posted."""
 
 import importlib
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,13 +15,14 @@ from accounts.tests.factories import UserFactory
 from audit.models import AuditRecord
 from conftest import bearer, staff_member
 from ledger import services
-from ledger.models import Account, Transaction
+from ledger.models import Account, ApprovalRequest, Transaction
 from ledger.permissions import STAFF_ACTION_PERMISSIONS, HoldsStaffPermission, may
 from ledger.tests.api import action_url, error_of
 from ledger.tests.factories import (
     AccountFactory,
     account_for,
     balance_of,
+    clock,
     funded_account,
     ledger_rows,
 )
@@ -128,9 +130,27 @@ def test_status_endpoint_requires_a_reason_with_400(staff_api, endpoint, body):
     assert Account.objects.get(pk=account.pk).status == Account.Status.ACTIVE
 
 
-@pytest.mark.parametrize("endpoint", MONEY)
-def test_money_endpoint_above_the_approval_limit_posts_nothing_and_says_why(
-    staff_api, endpoint, settings
+APPROVAL_FIELDS = {
+    "id",
+    "kind",
+    "account",
+    "amount",
+    "currency",
+    "description",
+    "status",
+    "requested_by",
+    "decided_by",
+    "created_at",
+    "decided_at",
+    "expires_at",
+}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kind"), [("deposits", "deposit"), ("withdrawals", "withdrawal")]
+)
+def test_money_endpoint_above_the_approval_limit_posts_nothing_and_answers_202(
+    staff, staff_api, endpoint, kind, settings
 ):
     settings.APPROVAL_LIMIT = 500
     account = funded_account(10_000)
@@ -138,10 +158,59 @@ def test_money_endpoint_above_the_approval_limit_posts_nothing_and_says_why(
 
     response = staff_api.post(action_url(account, endpoint), body_for(endpoint, amount=501))
 
-    error_of(response, 422, "limit_exceeded")
-    assert "approval" in response.json()["error"]["message"]
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert set(body) == APPROVAL_FIELDS
+    assert (body["kind"], body["account"], body["amount"], body["currency"]) == (
+        kind,
+        str(account.pk),
+        501,
+        "EUR",
+    )
+    assert (body["status"], body["requested_by"], body["decided_by"]) == (
+        "pending",
+        str(staff.pk),
+        None,
+    )
+    request = ApprovalRequest.objects.get(pk=body["id"])
+    assert request.expires_at - request.created_at == timedelta(hours=24)
     assert ledger_rows() == before
     assert balance_of(account) == 10_000
+
+
+def test_money_endpoint_above_the_limit_still_refuses_what_the_ledger_refuses(staff_api, settings):
+    settings.APPROVAL_LIMIT = 500
+
+    response = staff_api.post(
+        action_url(funded_account(600), "withdrawals"), body_for("withdrawals", amount=601)
+    )
+
+    error_of(response, 422, "insufficient_funds")
+    assert not ApprovalRequest.objects.exists()
+
+
+def test_money_endpoint_above_the_limit_replays_its_202_for_the_same_key(staff_api, settings):
+    settings.APPROVAL_LIMIT = 500
+    url, key = action_url(funded_account(10_000), "deposits"), {"HTTP_IDEMPOTENCY_KEY": "big-1"}
+
+    first = staff_api.post(url, body_for("deposits", amount=900), **key)
+    again = staff_api.post(url, body_for("deposits", amount=900), **key)
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert ApprovalRequest.objects.count() == 1
+
+
+def test_an_approval_request_past_its_lifetime_reads_expired(staff, settings):
+    settings.APPROVAL_LIMIT = 500
+    account = funded_account(10_000)
+    with clock(datetime.now(UTC) - timedelta(hours=25)):
+        request = services.deposit(
+            account=account, amount=501, initiated_by=staff, description="Old"
+        )
+
+    assert (request.status, request.current_status) == ("pending", "expired")
 
 
 @pytest.mark.parametrize("endpoint", MONEY)
@@ -267,9 +336,13 @@ def test_roles_migration_is_idempotent():
     teller = Group.objects.get(name="teller")
     teller.permissions.add(Permission.objects.get(codename="change_status"))  # drift by hand
 
-    state_apps = MigrationLoader(connection).project_state(("ledger", "0004_roles")).apps
+    approvals = importlib.import_module("ledger.migrations.0006_approval_request_roles")
+    state_apps = (
+        MigrationLoader(connection).project_state(("ledger", "0006_approval_request_roles")).apps
+    )
     editor = SimpleNamespace(connection=connection)  # forward reads only its alias
-    roles.forward(state_apps, editor)
-    roles.forward(state_apps, editor)
+    for _twice in range(2):
+        roles.forward(state_apps, editor)
+        approvals.forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before
