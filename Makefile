@@ -10,7 +10,7 @@ export HOST PORT
 
 # bandit: no medium or high finding (-ll) in the apps; `# nosec BXXX` only with its reason.
 BANDIT := $(BIN)/bandit -q -ll -r
-BANDIT_PATHS := accounts bankproject cards core demo ledger statements
+BANDIT_PATHS := accounts audit bankproject cards core demo ledger statements
 
 # The venv is rebuilt only when the lock file changes (the stamp is newer otherwise).
 $(BIN)/.installed: requirements.lock

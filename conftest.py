@@ -57,9 +57,40 @@ def customer_api(customer):
     return bearer(customer)
 
 
+def staff_member(*roles: str):
+    """A staff login holding the given roles (the groups of ledger/migrations/0004_roles.py)."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    assert user.groups.count() == len(roles), f"unknown role in {roles}"
+    return user
+
+
 @pytest.fixture
 def staff(db):
-    return UserFactory(is_staff=True)
+    """Staff who may do every staff endpoint of the API: a teller and back office."""
+    return staff_member("teller", "back office")
+
+
+@pytest.fixture
+def teller(db):
+    return staff_member("teller")
+
+
+@pytest.fixture
+def back_office(db):
+    return staff_member("back office")
+
+
+@pytest.fixture
+def approver(db):
+    return staff_member("approver")
+
+
+@pytest.fixture
+def auditor(db):
+    return staff_member("auditor")
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "axes",
     "django_structlog",
     "core",
+    "audit",
     "accounts",
     "ledger",
     "cards",
@@ -350,6 +351,8 @@ if THROTTLE_RATES_OFF:
 
 # --- Bank ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
+# Four eyes: a staff deposit or withdrawal above this (minor units) needs a second person.
+APPROVAL_LIMIT = env.int("APPROVAL_LIMIT", default=1_000_000)
 
 # --- Logging: JSON lines with the request id on every line ---------------------------------
 # The request's `ip` is bound by core.middleware.bind_peer_address: the client's address,

@@ -126,3 +126,9 @@ def configure_structlog() -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+def current_request_id() -> str:
+    """The id django-structlog bound for the request being served ("" outside a request), for
+    records that must lead back to the request's log lines."""
+    return str(structlog.contextvars.get_contextvars().get("request_id") or "")[:64]

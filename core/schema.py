@@ -30,7 +30,8 @@ GENERIC_ERRORS = {
     400: "`validation_error`: malformed JSON or invalid fields; `details` maps field to messages.",
     401: "`not_authenticated` or `authentication_failed`: missing, expired, tampered or "
     "blacklisted token, or wrong credentials.",
-    403: "`permission_denied`: authenticated but not allowed (staff only).",
+    403: "`permission_denied`: authenticated but not allowed (staff only: a role holding this "
+    "action's permission, never on an account the caller holds).",
     404: "`not_found`: unknown id, or an object that is not yours.",
     405: "`method_not_allowed`: this path does not take this verb.",
     413: "`request_too_large`: the body is over 1 MiB.",

@@ -1,5 +1,10 @@
 """Staff screens. Read-mostly: money moves and status changes go through the ledger services
-(the same ones the API calls), with who did it and why; ledger rows are never edited."""
+(the same ones the API calls), with who did it and why; ledger rows are never edited.
+
+Who may do what is `ledger.permissions.may`, the API's own check: each action is offered only
+to a role that holds its permission (`allowed_permissions` -> `has_<action>_permission`), and
+the deposit / withdraw pages answer 403 to anyone else. The staff rules themselves (a reason,
+never one's own account, the approval limit) are the services'."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +19,39 @@ from core.currencies import format_money
 from core.errors import BankError
 from core.forms import AmountField
 from ledger import services
-from ledger.models import Account, AccountStatusChange, Entry, IdempotencyKey, Transaction
+from ledger.errors import OwnAccountError
+from ledger.models import (
+    Account,
+    AccountStatusChange,
+    ApprovalRequest,
+    Entry,
+    IdempotencyKey,
+    Transaction,
+)
+from ledger.permissions import may
+
+
+class StaffActionsMixin:
+    """`has_<action>_permission` for every staff action an admin offers, from the one mapping:
+    Django's admin offers an action only when its `allowed_permissions` pass."""
+
+    def has_deposit_permission(self, request) -> bool:
+        return may(request.user, "deposit")
+
+    def has_withdraw_permission(self, request) -> bool:
+        return may(request.user, "withdraw")
+
+    def has_freeze_permission(self, request) -> bool:
+        return may(request.user, "freeze")
+
+    def has_unfreeze_permission(self, request) -> bool:
+        return may(request.user, "unfreeze")
+
+    def has_close_permission(self, request) -> bool:
+        return may(request.user, "close")
+
+    def has_reverse_permission(self, request) -> bool:
+        return may(request.user, "reverse")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,7 +82,7 @@ class ReasonForm(forms.Form):
 
 class MoneyForm(forms.Form):
     amount = AmountField()  # cleans to minor units, by the portal's rule
-    description = forms.CharField(max_length=140, required=False)
+    description = forms.CharField(max_length=140)  # why: required on every staff action
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +112,7 @@ class StatusChangeInline(ReadOnlyInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "holder",
@@ -116,6 +153,12 @@ class AccountAdmin(admin.ModelAdmin):
     def balance_display(self, account: Account) -> str:
         return format_money(account.balance, account.currency)
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if may(request.user, "deposit") or may(request.user, "withdraw"):
+            return fields
+        return [field for field in fields if field != "money_links"]  # a role without cash
+
     @admin.display(description="Move money")
     def money_links(self, account: Account) -> str:
         if account.is_internal or account.pk is None:
@@ -146,25 +189,35 @@ class AccountAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def money_view(self, request: HttpRequest, account_id, service: str):
-        if not self.has_view_permission(request) or not request.user.is_staff:
+        if not may(request.user, service):
             raise PermissionDenied
         account = get_object_or_404(Account.objects.customer(), pk=account_id)
         form = MoneyForm(request.POST or None, currency=account.currency)
         if request.method == "POST" and form.is_valid():
             post_money = services.deposit if service == "deposit" else services.withdraw
             try:
-                post_money(
+                result = post_money(
                     account=account,
                     amount=form.cleaned_data["amount"],
                     description=form.cleaned_data["description"],
                     initiated_by=request.user,
                 )
+            except OwnAccountError as error:
+                form.add_error(None, error.message)
             except BankError as error:
                 form.add_error("amount", error.message)
             else:
-                verb = "Deposited" if service == "deposit" else "Withdrew"
                 amount = format_money(form.cleaned_data["amount"], account.currency)
-                self.message_user(request, f"{verb} {amount} on {account}.", messages.SUCCESS)
+                if isinstance(result, ApprovalRequest):
+                    self.message_user(
+                        request,
+                        f"{amount} is above the approval limit: nothing was posted; approval "
+                        f"request {result.pk} waits for a second person.",
+                        messages.WARNING,
+                    )
+                else:
+                    verb = "Deposited" if service == "deposit" else "Withdrew"
+                    self.message_user(request, f"{verb} {amount} on {account}.", messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:ledger_account_change", args=[account.pk])
                 )
@@ -204,15 +257,17 @@ class AccountAdmin(admin.ModelAdmin):
             form = ReasonForm()
         return ask_reason(self, request, queryset, form, label, title=f"{label} accounts")
 
-    @admin.action(description="Freeze selected accounts")
+    @admin.action(description="Freeze selected accounts", permissions=["freeze"])
     def freeze_selected(self, request, queryset):
         return self._status_action(request, queryset, services.freeze_account, "Freeze")
 
-    @admin.action(description="Unfreeze selected accounts")
+    @admin.action(description="Unfreeze selected accounts", permissions=["unfreeze"])
     def unfreeze_selected(self, request, queryset):
         return self._status_action(request, queryset, services.unfreeze_account, "Unfreeze")
 
-    @admin.action(description="Close selected accounts (final; balance must be zero)")
+    @admin.action(
+        description="Close selected accounts (final; balance must be zero)", permissions=["close"]
+    )
     def close_selected(self, request, queryset):
         return self._status_action(request, queryset, services.close_account, "Close")
 
@@ -224,7 +279,7 @@ class EntryInline(ReadOnlyInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(StaffActionsMixin, ReadOnlyAdmin):
     list_display = ["id", "kind", "description", "initiated_by", "created_at"]
     list_filter = ["kind"]
     search_fields = ["=id", "description", "entries__account__number"]
@@ -234,7 +289,10 @@ class TransactionAdmin(ReadOnlyAdmin):
     actions = ["reverse_selected"]
     date_hierarchy = "created_at"
 
-    @admin.action(description="Reverse selected transactions (a new, opposite transaction)")
+    @admin.action(
+        description="Reverse selected transactions (a new, opposite transaction)",
+        permissions=["reverse"],
+    )
     def reverse_selected(self, request, queryset):
         if "apply" in request.POST:
             form = ReasonForm(request.POST)
@@ -287,4 +345,28 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
         "response_body",
         "transaction",
         "created_at",
+    ]
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Requests above the approval limit; deciding them comes with the approvals API."""
+
+    list_display = ["created_at", "kind", "account", "amount", "currency", "status", "requested_by"]
+    list_filter = ["status", "kind"]
+    search_fields = ["=id", "account__number", "requested_by__email"]
+    list_select_related = ["account", "requested_by"]
+    readonly_fields = [
+        "id",
+        "kind",
+        "account",
+        "amount",
+        "currency",
+        "description",
+        "status",
+        "requested_by",
+        "decided_by",
+        "created_at",
+        "decided_at",
+        "expires_at",
     ]

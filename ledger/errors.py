@@ -42,3 +42,12 @@ class IdempotencyConflictError(BankError):
     code = "idempotency_conflict"
     http_status = status.HTTP_409_CONFLICT
     message = "This Idempotency-Key was already used with a different request."
+
+
+class OwnAccountError(BankError):
+    """A staff action on an account the staff member holds: nobody moves money into or out of
+    their own account, or changes its status, through the bank's back door."""
+
+    code = "permission_denied"
+    http_status = status.HTTP_403_FORBIDDEN
+    message = "Nobody may do a staff action on an account they hold."

@@ -49,7 +49,7 @@ class Idempotency:
     scope: str  # "user:<uuid>", or "card:<uuid>" for card payments
     key: str
     fingerprint: str
-    respond: Callable[[Transaction], tuple[int, Any]]  # the response to store and replay
+    respond: Callable[[Any], tuple[int, Any]]  # the response to store and replay
     _row_id: int | None = None
     response: tuple[int, Any] | None = None  # what complete() stored, for the first answer
 
@@ -104,10 +104,12 @@ class Idempotency:
             raise IdempotencyConflictError()
         raise Replay(existing.response_status, existing.response_body)
 
-    def completion(self, txn: Transaction) -> Write:
+    def completion(self, result: Any) -> Write:
         """The UPDATE that stores the response, for the caller to send with the posting's own
-        writes (`ledger.posting_sql.send`), in the posting's database transaction."""
-        self.response = status_code, body = self.respond(txn)
+        writes (`ledger.posting_sql.send`), in the posting's database transaction. `result` is
+        the Transaction posted, or what was made instead (an approval request)."""
+        self.response = status_code, body = self.respond(result)
+        txn = result if isinstance(result, Transaction) else None
         return posting_sql.complete_key(row_id=self._row_id, status=status_code, body=body, txn=txn)
 
     def _insert(self, now) -> int | None:

@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -58,6 +59,12 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        permissions = [  # the staff actions on an account (ledger/permissions.py maps them)
+            ("deposit", "Can deposit cash into a customer's account"),
+            ("withdraw", "Can withdraw cash from a customer's account"),
+            ("change_status", "Can freeze, unfreeze or close a customer's account"),
+            ("approve", "Can approve a money movement above the approval limit"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(balance__gte=0) | models.Q(type="internal"),
@@ -137,6 +144,7 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        permissions = [("reverse", "Can reverse a transaction")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(
@@ -185,6 +193,60 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} {self.currency} on {self.account_id}"
+
+
+class ApprovalRequest(models.Model):
+    """A person's deposit or withdrawal above APPROVAL_LIMIT, waiting for a second person (four
+    eyes). Nothing is posted when it is made; an approver's decision (the approvals API, a
+    later issue) posts it through the same service, with the rules checked again then."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit"
+        WITHDRAWAL = "withdrawal"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+
+    LIFETIME = timedelta(hours=24)  # API.md: a pending request expires after 24 h
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    account = models.ForeignKey(Account, models.PROTECT, related_name="approval_requests")
+    amount = models.BigIntegerField()  # minor units
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=140)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(User, models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(User, models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="approval_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["deposit", "withdrawal"]), name="approval_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "rejected", "expired"]),
+                name="approval_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.amount} {self.currency} on {self.account_id}"
+
+    @property
+    def current_status(self) -> str:
+        """`expired` once a pending request is past `expires_at`, without a job to mark it."""
+        if self.status == self.Status.PENDING and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.status
 
 
 class IdempotencyKey(models.Model):

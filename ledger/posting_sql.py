@@ -249,8 +249,9 @@ def insert_key(*, scope: str, key: str, fingerprint: str, now) -> int | None:
     return row[0] if row else None
 
 
-def complete_key(*, row_id: int, status: int, body: Any, txn: Transaction) -> Write:
-    """The idempotency row's stored response, written with the posting it answers."""
+def complete_key(*, row_id: int, status: int, body: Any, txn: Transaction | None) -> Write:
+    """The idempotency row's stored response, written with the posting it answers (None: an
+    answer that posted nothing, e.g. the 202 of an approval request)."""
     meta = IdempotencyKey._meta
     q = connection.ops.quote_name
     status_field = meta.get_field("response_status")
@@ -263,7 +264,7 @@ def complete_key(*, row_id: int, status: int, body: Any, txn: Transaction) -> Wr
     return sql, [
         status_field.get_db_prep_save(status, connection),
         body_field.get_db_prep_save(body, connection),
-        txn_field.get_db_prep_save(txn.pk, connection),
+        txn_field.get_db_prep_save(txn.pk if txn is not None else None, connection),
         row_id,
     ]
 

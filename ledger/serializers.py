@@ -78,9 +78,7 @@ class StatusChangeInput(StrictSerializer):
 
 class MoneyInput(StrictSerializer):
     amount = MinorUnitsField()
-    description = serializers.CharField(
-        max_length=140, required=False, default="", allow_blank=True
-    )
+    description = serializers.CharField(max_length=140)  # why: required on every staff action
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -169,6 +167,23 @@ class PostedOutput(serializers.Serializer):
 
     def get_amount(self, entry: Entry) -> int:
         return abs(entry.amount)
+
+
+class ApprovalRequestOutput(serializers.Serializer):
+    """API.md "Approvals": a movement above the approval limit, waiting for a second person."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    account = serializers.UUIDField(source="account_id")
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.CharField(source="current_status")
+    requested_by = serializers.UUIDField(source="requested_by_id")
+    decided_by = serializers.UUIDField(source="decided_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField()
 
 
 # --- transfers --------------------------------------------------------------------------------

@@ -6,16 +6,27 @@ posts balanced entries. Refusals are domain errors; nothing is half-written.
 `transfer` is the one transfer of the API and the portal: it decides whose account the
 source is (`Account.objects.held_by`) and which accounts can be paid (`.customer()`) itself.
 The posting's SQL (locks, inserts, balance updates, the idempotency completion) is in
-`ledger/posting_sql.py`, whose docstring states its contract."""
+`ledger/posting_sql.py`, whose docstring states its contract.
+
+The staff actions (deposit, withdraw, freeze, unfreeze, close, reverse) check the staff rules
+here, once, for every door (API, admin, commands): a person gives a reason, never acts on an
+account they hold, and moves at most APPROVAL_LIMIT alone (above it, deposit and withdraw
+make an ApprovalRequest and post nothing); each action writes its audit record in its own
+transaction. `initiated_by=None` is the bank's own process (the demo seed, tests' helpers,
+management commands), which no request reaches: no person, so no person's rules, but still
+an audit record."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.models import Holder, User
-from core.errors import NotFound
+from audit import services as audit
+from audit.models import AuditRecord
+from core.errors import NotFound, ValidationFailed
 from core.money import minor_units
 from ledger import clock, posting_sql
 from ledger.errors import (
@@ -25,10 +36,11 @@ from ledger.errors import (
     CurrencyMismatchError,
     InsufficientFundsError,
     NotReversibleError,
+    OwnAccountError,
     SameAccountError,
 )
 from ledger.idempotency import Idempotency
-from ledger.models import Account, AccountStatusChange, Entry, Transaction
+from ledger.models import Account, AccountStatusChange, ApprovalRequest, Entry, Transaction
 from ledger.numbers import new_account_number
 
 Kind = Transaction.Kind
@@ -162,37 +174,119 @@ def rename_account(*, account: Account, nickname: str) -> Account:
     return account
 
 
-def _change_status(*, account: Account, to: str, reason: str, by: User | None) -> Account:
+# --- the staff rules -------------------------------------------------------------------------
+
+
+def _ensure_staff_rules(
+    *, by: User | None, accounts: Iterable[Account], why: str, field: str
+) -> None:
+    """A person's staff action: a reason, and none of the accounts theirs. The bank's own
+    process (`by=None`) is not a person."""
+    if by is None:
+        return
+    if not why.strip():
+        raise ValidationFailed({field: [f"A {field} is required for every staff action."]})
+    customer_accounts = [account.pk for account in accounts if not account.is_internal]
+    if Account.objects.held_by(by).filter(pk__in=customer_accounts).exists():
+        raise OwnAccountError()
+
+
+def _needs_approval(by: User | None, amount: int) -> bool:
+    """Four eyes: a person moving more than APPROVAL_LIMIT alone asks a second person."""
+    return by is not None and amount > settings.APPROVAL_LIMIT
+
+
+def _request_approval(
+    *,
+    kind: str,
+    account: Account,
+    amount: int,
+    requested_by: User,
+    description: str,
+    idempotency: Idempotency | None,
+) -> ApprovalRequest:
+    """Instead of posting: the request an approver will decide, its audit record, and the
+    idempotency key's answer (the 202), in the movement's own transaction."""
+    now = clock.now()
+    request = ApprovalRequest.objects.create(
+        kind=kind,
+        account=account,
+        amount=amount,
+        currency=account.currency,
+        description=description,
+        requested_by=requested_by,
+        created_at=now,
+        expires_at=now + ApprovalRequest.LIFETIME,
+    )
+    audit.record(
+        actor=requested_by,
+        action=AuditRecord.Action.REQUEST_APPROVAL,
+        target_type=AuditRecord.Target.ACCOUNT,
+        target_id=account.pk,
+        target_label=str(account),
+        reason=description,
+        details={
+            "kind": kind,
+            "amount": amount,
+            "currency": account.currency,
+            "approval_request": str(request.pk),
+        },
+    )
+    if idempotency is not None:
+        posting_sql.send([idempotency.completion(request)])
+    return request
+
+
+def _change_status(*, account: Account, to: str, action: str, reason: str, by: User | None):
     account = posting_sql.lock_accounts(account.pk)[account.pk]
     if account.status == Account.Status.CLOSED:
         raise AccountInactiveError("The account is closed; closing is final.")
+    was = account.status
     if account.status != to:
         AccountStatusChange.objects.create(
             account=account, from_status=account.status, to_status=to, reason=reason, changed_by=by
         )
         account.status = to
         account.save(update_fields=["status"])
+    audit.record(
+        actor=by,
+        action=action,
+        target_type=AuditRecord.Target.ACCOUNT,
+        target_id=account.pk,
+        target_label=str(account),
+        reason=reason,
+        details={"from_status": was, "to_status": to},
+    )
     return account
 
 
 @transaction.atomic(durable=True)
 def freeze_account(*, account: Account, reason: str, by: User | None) -> Account:
     """A frozen account neither sends nor receives until it is unfrozen."""
-    return _change_status(account=account, to=Account.Status.FROZEN, reason=reason, by=by)
+    _ensure_staff_rules(by=by, accounts=[account], why=reason, field="reason")
+    return _change_status(
+        account=account, to=Account.Status.FROZEN, action="freeze", reason=reason, by=by
+    )
 
 
 @transaction.atomic(durable=True)
 def unfreeze_account(*, account: Account, reason: str, by: User | None) -> Account:
-    return _change_status(account=account, to=Account.Status.ACTIVE, reason=reason, by=by)
+    _ensure_staff_rules(by=by, accounts=[account], why=reason, field="reason")
+    return _change_status(
+        account=account, to=Account.Status.ACTIVE, action="unfreeze", reason=reason, by=by
+    )
 
 
 @transaction.atomic(durable=True)
 def close_account(*, account: Account, reason: str, by: User | None) -> Account:
     """Final. Only an empty account can be closed: money is never stranded in a closed one."""
+    _ensure_staff_rules(by=by, accounts=[account], why=reason, field="reason")
     locked = posting_sql.lock_accounts(account.pk)[account.pk]
     if locked.status != Account.Status.CLOSED and locked.balance != 0:
         raise BalanceNotZeroError()
-    return _change_status(account=locked, to=Account.Status.CLOSED, reason=reason, by=by)
+    return _change_status(
+        account=locked, to=Account.Status.CLOSED, action="close", reason=reason, by=by
+    )
 
 
 # --- money ----------------------------------------------------------------------------------
@@ -250,9 +344,12 @@ def _move_cash(
     initiated_by: User | None,
     description: str,
     idempotency: Idempotency | None,
-) -> Transaction:
-    """Cash in (deposit) or out (withdrawal) against the bank's settlement account."""
+) -> Transaction | ApprovalRequest:
+    """Cash in (deposit) or out (withdrawal) against the bank's settlement account; above the
+    approval limit, an approval request instead, with nothing posted."""
+    _ensure_staff_rules(by=initiated_by, accounts=[account], why=description, field="description")
     _begin(amount, idempotency)
+    description = description or ("Cash deposit" if kind == Kind.DEPOSIT else "Cash withdrawal")
     bank = settlement_account(account.currency)
     locked = posting_sql.lock_accounts(account.pk, bank.pk)
     account, bank = locked[account.pk], locked[bank.pk]
@@ -262,13 +359,32 @@ def _move_cash(
     else:
         ensure_can_send(account, amount)
         legs = [(account, -amount), (bank, amount)]
-    return post(
+    if _needs_approval(initiated_by, amount):  # the rules hold today; the approver's post rechecks
+        return _request_approval(
+            kind=kind,
+            account=account,
+            amount=amount,
+            requested_by=initiated_by,
+            description=description,
+            idempotency=idempotency,
+        )
+    txn = post(
         kind=kind,
         legs=legs,
         initiated_by=initiated_by,
         description=description,
         idempotency=idempotency,
     )
+    audit.record(
+        actor=initiated_by,
+        action="deposit" if kind == Kind.DEPOSIT else "withdraw",
+        target_type=AuditRecord.Target.ACCOUNT,
+        target_id=account.pk,
+        target_label=str(account),
+        reason=description,
+        details={"amount": amount, "currency": account.currency, "transaction": str(txn.id)},
+    )
+    return txn
 
 
 @transaction.atomic(durable=True)
@@ -279,14 +395,15 @@ def deposit(
     initiated_by: User | None,
     description: str = "",
     idempotency: Idempotency | None = None,
-) -> Transaction:
-    """Cash in: the bank's settlement account pays the customer's account."""
+) -> Transaction | ApprovalRequest:
+    """Cash in: the bank's settlement account pays the customer's account. A person's deposit
+    above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest made instead."""
     return _move_cash(
         kind=Kind.DEPOSIT,
         account=account,
         amount=amount,
         initiated_by=initiated_by,
-        description=description or "Cash deposit",
+        description=description,
         idempotency=idempotency,
     )
 
@@ -299,14 +416,15 @@ def withdraw(
     initiated_by: User | None,
     description: str = "",
     idempotency: Idempotency | None = None,
-) -> Transaction:
-    """Cash out: the customer's account pays the bank's settlement account."""
+) -> Transaction | ApprovalRequest:
+    """Cash out: the customer's account pays the bank's settlement account. A person's
+    withdrawal above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest instead."""
     return _move_cash(
         kind=Kind.WITHDRAWAL,
         account=account,
         amount=amount,
         initiated_by=initiated_by,
-        description=description or "Cash withdrawal",
+        description=description,
         idempotency=idempotency,
     )
 
@@ -319,6 +437,7 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
         raise NotReversibleError()
     legs = list(original.entries.values_list("account_id", "amount"))
     locked = posting_sql.lock_accounts(*(account_id for account_id, _ in legs))
+    _ensure_staff_rules(by=initiated_by, accounts=locked.values(), why=reason, field="reason")
     if Transaction.objects.filter(reverses=original).exists():
         raise AlreadyReversedError()
     for account_id, amount in legs:
@@ -329,7 +448,7 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
             raise InsufficientFundsError()
     try:
         with transaction.atomic():
-            return post(
+            reversal = post(
                 kind=Kind.REVERSAL,
                 legs=[(locked[account_id], -amount) for account_id, amount in legs],
                 initiated_by=initiated_by,
@@ -338,3 +457,13 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
             )
     except IntegrityError:  # the one-to-one on `reverses`: a concurrent reversal won
         raise AlreadyReversedError() from None
+    audit.record(
+        actor=initiated_by,
+        action="reverse",
+        target_type=AuditRecord.Target.TRANSACTION,
+        target_id=original.pk,
+        target_label=f"{original.kind} {original.pk}",
+        reason=reason,
+        details={"reversal": str(reversal.id)},
+    )
+    return reversal

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -8,14 +8,14 @@ from rest_framework.response import Response
 from core.errors import ValidationFailed
 from core.pages import show_refusal
 from core.pagination import NewestFirstCursorPagination
-from core.permissions import IsStaff
 from core.schema import bank_errors
 from core.viewset_pages import PageMixin
 from ledger import services
 from ledger.charts import charts_for
 from ledger.forms import HistoryFilterForm
 from ledger.idempotency import KEY_HEADER, KEY_MAX_LENGTH, Idempotency
-from ledger.models import Account, Entry
+from ledger.models import Account, ApprovalRequest, Entry
+from ledger.permissions import HoldsStaffPermission
 from ledger.selectors import (
     account_get,
     account_get_for_staff,
@@ -28,6 +28,7 @@ from ledger.serializers import (
     AccountCreateInput,
     AccountOutput,
     AccountPatchInput,
+    ApprovalRequestOutput,
     EntryOutput,
     MoneyInput,
     PostedOutput,
@@ -49,6 +50,10 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 CONFLICT = "`idempotency_conflict`: the Idempotency-Key was used with a different request."
 INACTIVE = "`account_inactive`: the account is frozen or closed."
+APPROVAL = (
+    "Above APPROVAL_LIMIT (minor units): nothing is posted; the approval request a second "
+    "person must approve."
+)
 
 
 def answer(idempotency: Idempotency | None, respond, txn) -> Response:
@@ -80,11 +85,18 @@ class AccountViewSet(
     serializer_class = AccountOutput
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "options"]
-    staff_actions = {"deposits", "withdrawals", "freeze", "unfreeze", "close"}
+    # the staff endpoints, each with its staff action in ledger/permissions.py's one mapping
+    staff_actions = {
+        "deposits": "deposit",
+        "withdrawals": "withdraw",
+        "freeze": "freeze",
+        "unfreeze": "unfreeze",
+        "close": "close",
+    }
 
     def get_permissions(self):
         if self.action in self.staff_actions:
-            return [IsStaff()]
+            return [HoldsStaffPermission()]
         return [IsAuthenticated()]
 
     def get_queryset(self):
@@ -171,8 +183,10 @@ class AccountViewSet(
         s = MoneyInput(data=request.data)
         s.is_valid(raise_exception=True)
 
-        def respond(txn):  # the customer's leg, whichever side the bank's is on
-            own = next(e for e in txn.posted_entries if e.account_id == account.pk)
+        def respond(result):  # the customer's leg, whichever side the bank's is on
+            if isinstance(result, ApprovalRequest):  # above the limit: nothing posted yet
+                return status.HTTP_202_ACCEPTED, ApprovalRequestOutput(result).data
+            own = next(e for e in result.posted_entries if e.account_id == account.pk)
             return status.HTTP_201_CREATED, PostedOutput(own).data
 
         idempotency = Idempotency.from_request(request, respond=respond)
@@ -183,7 +197,11 @@ class AccountViewSet(
 
     @extend_schema(
         request=MoneyInput,
-        responses={201: PostedOutput, **bank_errors(s409=CONFLICT, s422=INACTIVE)},
+        responses={
+            201: PostedOutput,
+            202: OpenApiResponse(ApprovalRequestOutput, description=APPROVAL),
+            **bank_errors(s409=CONFLICT, s422=INACTIVE),
+        },
         parameters=[IDEMPOTENCY_HEADER],
         summary="Deposit cash into an account (staff only)",
     )
@@ -195,6 +213,7 @@ class AccountViewSet(
         request=MoneyInput,
         responses={
             201: PostedOutput,
+            202: OpenApiResponse(ApprovalRequestOutput, description=APPROVAL),
             **bank_errors(s409=CONFLICT, s422="`insufficient_funds` or `account_inactive`."),
         },
         parameters=[IDEMPOTENCY_HEADER],

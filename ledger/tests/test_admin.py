@@ -36,7 +36,7 @@ def test_admin_withdraw_refuses_overdraft_beside_the_amount_and_writes_nothing(
 ):
     url = reverse("admin:ledger_account_withdraw", args=[account.pk])
 
-    response = admin_client.post(url, {"amount": "1.00"})
+    response = admin_client.post(url, {"amount": "1.00", "description": "Till"})
 
     assert response.status_code == 200
     assert "enough money" in response.context["form"].errors["amount"][0]
@@ -68,17 +68,18 @@ def test_admin_deposit_refuses_more_decimals_than_the_currency_has(admin_client,
 def test_admin_deposit_refuses_what_the_portal_refuses(admin_client, account, amount, message):
     url = reverse("admin:ledger_account_deposit", args=[account.pk])
 
-    response = admin_client.post(url, {"amount": amount})
+    response = admin_client.post(url, {"amount": amount, "description": "Branch"})
 
     assert response.status_code == 200
     assert message in response.context["form"].errors["amount"][0]
     assert not Entry.objects.exists()
 
 
-def test_admin_deposit_takes_the_largest_amount_the_api_takes(admin_client, account):
+def test_admin_deposit_takes_the_largest_amount_the_api_takes(admin_client, account, settings):
+    settings.APPROVAL_LIMIT = 10**15  # the amount's own bound, not the four-eyes limit
     url = reverse("admin:ledger_account_deposit", args=[account.pk])
 
-    response = admin_client.post(url, {"amount": "9999999999999.99"})
+    response = admin_client.post(url, {"amount": "9999999999999.99", "description": "Till"})
 
     assert response.status_code == 302
     account.refresh_from_db()
@@ -106,7 +107,7 @@ def test_admin_freeze_action_asks_why_and_records_who(admin_client, admin_user, 
 
 
 def test_admin_close_action_refuses_a_funded_account(admin_client, account, admin_user):
-    services.deposit(account=account, amount=100, initiated_by=admin_user)
+    services.deposit(account=account, amount=100, initiated_by=admin_user, description="Till")
     url = reverse("admin:ledger_account_changelist")
 
     admin_client.post(
@@ -143,7 +144,9 @@ def test_admin_status_actions_leave_the_banks_own_accounts_alone(admin_client, a
 
 
 def test_admin_reverse_action_posts_an_opposite_transaction(admin_client, admin_user, account):
-    original = services.deposit(account=account, amount=500, initiated_by=admin_user)
+    original = services.deposit(
+        account=account, amount=500, initiated_by=admin_user, description="Till"
+    )
     url = reverse("admin:ledger_transaction_changelist")
 
     admin_client.post(
@@ -163,7 +166,7 @@ def test_admin_reverse_action_posts_an_opposite_transaction(admin_client, admin_
 
 
 def test_admin_cannot_edit_or_delete_ledger_rows(admin_client, admin_user, account):
-    txn = services.deposit(account=account, amount=500, initiated_by=admin_user)
+    txn = services.deposit(account=account, amount=500, initiated_by=admin_user, description="Till")
     entry = txn.entries.first()
 
     assert (

@@ -40,7 +40,11 @@ STAFF_ACTIONS = ["deposits", "withdrawals", "freeze", "unfreeze", "close"]
 
 
 def staff_body(action: str) -> dict:
-    return {"amount": 100} if action in ("deposits", "withdrawals") else {"reason": "Review"}
+    return (
+        {"amount": 100, "description": "Branch"}
+        if action in ("deposits", "withdrawals")
+        else {"reason": "Review"}
+    )
 
 
 def history_url(account, **query) -> str:
@@ -558,7 +562,9 @@ def test_transactions_answers_404_to_staff_for_a_customers_account(staff_api):
 def test_deposit_by_staff_answers_201_with_the_posting(staff, staff_api):
     account = funded_account(100)
 
-    response = staff_api.post(action_url(account, "deposits"), {"amount": 2500})
+    response = staff_api.post(
+        action_url(account, "deposits"), {"amount": 2500, "description": "Branch"}
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -585,7 +591,9 @@ def test_deposit_by_staff_credits_any_customers_account(staff_api):
 def test_withdrawal_by_staff_answers_201_with_a_positive_amount(staff_api):
     account = funded_account(1000)
 
-    response = staff_api.post(action_url(account, "withdrawals"), {"amount": 400})
+    response = staff_api.post(
+        action_url(account, "withdrawals"), {"amount": 400, "description": "Branch"}
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -598,7 +606,9 @@ def test_withdrawal_refuses_an_overdraft_with_422_and_writes_nothing(staff_api):
     account = funded_account(1000)
     before = ledger_rows()
 
-    response = staff_api.post(action_url(account, "withdrawals"), {"amount": 1001})
+    response = staff_api.post(
+        action_url(account, "withdrawals"), {"amount": 1001, "description": "Branch"}
+    )
 
     error_of(response, 422, "insufficient_funds")
     assert (ledger_rows(), balance_of(account)) == (before, 1000)
@@ -609,7 +619,7 @@ def test_money_action_refuses_a_frozen_account_with_422(staff_api, action):
     account = frozen_account(1000)
     before = ledger_rows()
 
-    response = staff_api.post(action_url(account, action), {"amount": 100})
+    response = staff_api.post(action_url(account, action), {"amount": 100, "description": "Branch"})
 
     error_of(response, 422, "account_inactive")
     assert (ledger_rows(), balance_of(account)) == (before, 1000)
@@ -618,7 +628,9 @@ def test_money_action_refuses_a_frozen_account_with_422(staff_api, action):
 def test_deposit_refuses_a_closed_account_with_422(staff_api):
     account = closed_account()
 
-    response = staff_api.post(action_url(account, "deposits"), {"amount": 100})
+    response = staff_api.post(
+        action_url(account, "deposits"), {"amount": 100, "description": "Branch"}
+    )
 
     error_of(response, 422, "account_inactive")
 
@@ -629,7 +641,9 @@ def test_money_action_refuses_a_bad_amount_with_400(staff_api, action, amount):
     account = funded_account(1000)
     before = ledger_rows()
 
-    response = staff_api.post(action_url(account, action), {"amount": amount})
+    response = staff_api.post(
+        action_url(account, action), {"amount": amount, "description": "Branch"}
+    )
 
     assert "amount" in error_of(response, 400, "validation_error")
     assert ledger_rows() == before
@@ -786,9 +800,9 @@ def test_staff_action_works_on_any_customers_account(staff_api, action):
 def test_deposit_replays_the_first_response_for_the_same_key(staff_api):
     account = AccountFactory()
     url, key = action_url(account, "deposits"), {"HTTP_IDEMPOTENCY_KEY": "dep-1"}
-    first = staff_api.post(url, {"amount": 500}, **key)
+    first = staff_api.post(url, {"amount": 500, "description": "Branch"}, **key)
 
-    again = staff_api.post(url, {"amount": 500}, **key)
+    again = staff_api.post(url, {"amount": 500, "description": "Branch"}, **key)
 
     assert (again.status_code, again.json()) == (201, first.json())
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -797,10 +811,14 @@ def test_deposit_replays_the_first_response_for_the_same_key(staff_api):
 
 def test_deposit_with_the_same_key_on_another_account_is_a_conflict(staff_api):
     key = {"HTTP_IDEMPOTENCY_KEY": "dep-1"}
-    staff_api.post(action_url(AccountFactory(), "deposits"), {"amount": 500}, **key)
+    staff_api.post(
+        action_url(AccountFactory(), "deposits"), {"amount": 500, "description": "Branch"}, **key
+    )
     other = AccountFactory()
 
-    response = staff_api.post(action_url(other, "deposits"), {"amount": 500}, **key)
+    response = staff_api.post(
+        action_url(other, "deposits"), {"amount": 500, "description": "Branch"}, **key
+    )
 
     error_of(response, 409, "idempotency_conflict")
     assert balance_of(other) == 0

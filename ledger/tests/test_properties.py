@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db.models import Sum
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -173,7 +174,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def _deposit(self, pk, amount):
         account, state = self.account(pk), self.model[pk]
         call = lambda: services.deposit(  # noqa: E731
-            account=account, amount=amount, initiated_by=self.staff
+            account=account, amount=amount, initiated_by=self.staff, description="property"
         )
         if state.status != "active":
             self.refuse({AccountInactiveError}, call)
@@ -186,7 +187,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def withdraw(self, pk, amount):
         account, state = self.account(pk), self.model[pk]
         call = lambda: services.withdraw(  # noqa: E731
-            account=account, amount=amount, initiated_by=self.staff
+            account=account, amount=amount, initiated_by=self.staff, description="property"
         )
         if state.status != "active":
             self.refuse({AccountInactiveError}, call)
@@ -350,6 +351,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert [n - s for n, s in zip(now, self.rows_start, strict=True)] == self.expected_rows
 
 
+@override_settings(APPROVAL_LIMIT=10**15)  # four eyes is its own rule, tested in test_staff_roles
 def test_random_operations_keep_every_invariant():
     run_state_machine_as_test(
         LedgerMachine,

@@ -335,13 +335,20 @@ def test_deposit_names_settlement_account_as_counterparty():
     assert entry.counterparty == services.settlement_account("EUR")
 
 
-def test_deposit_records_staff_initiator_and_default_description():
+def test_deposit_records_staff_initiator_and_description():
     staff, account = UserFactory(is_staff=True), AccountFactory()
 
-    txn = services.deposit(account=account, amount=2500, initiated_by=staff)
+    txn = services.deposit(account=account, amount=2500, initiated_by=staff, description="Till")
 
     txn.refresh_from_db()
-    assert (txn.kind, txn.initiated_by, txn.description) == ("deposit", staff, "Cash deposit")
+    assert (txn.kind, txn.initiated_by, txn.description) == ("deposit", staff, "Till")
+
+
+def test_deposit_by_the_bank_itself_gets_the_default_description():
+    txn = services.deposit(account=AccountFactory(), amount=2500, initiated_by=None)
+
+    txn.refresh_from_db()
+    assert (txn.initiated_by, txn.description) == (None, "Cash deposit")
 
 
 def test_deposit_keeps_one_settlement_account_per_currency():

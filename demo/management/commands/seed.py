@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -44,6 +45,7 @@ STAFF_PASSWORD = "staff-password-2026"
 DEMO_EMAIL = "demo@example.com"
 DEMO_LOGINS = [(DEMO_EMAIL, DEMO_PASSWORD, "Dana", "Demo")]
 STAFF_LOGIN = ("staff@example.com", STAFF_PASSWORD)
+STAFF_ROLES = ["teller", "back office", "approver", "auditor"]
 HISTORY_DAYS = 183  # six months
 DEFAULT_USERS = 12
 
@@ -107,7 +109,7 @@ class Posting:
     kind: str  # "deposit", "withdraw" or "transfer"
     amount: int
     description: str
-    by: User | None
+    by: User | None  # None: the bank's own process (a wire in, a cash machine)
     account: Account | None = None  # deposit, withdraw
     source: Account | None = None  # transfer
     destination: Account | None = None
@@ -248,12 +250,15 @@ class Command(BaseCommand):
         return chosen
 
     def _staff(self) -> User:
+        """The demo's staff login: not a superuser but every staff role, so the admin shows
+        what each role allows (the roles are groups made by the ledger's migrations)."""
         email = STAFF_LOGIN[0]
         staff = User.objects.filter(email=email).first()
         if staff is None:
-            staff = User.objects.create_superuser(email, self.staff_password)
+            staff = User.objects.create_user(email, self.staff_password, is_staff=True)
             update_profile(user=staff, first_name="Sam", last_name="Staff")
             self.created_logins.append(("staff", email, self.staff_password))
+        staff.groups.add(*Group.objects.filter(name__in=STAFF_ROLES))
         return staff
 
     def _open(self, user: User, type: str, currency: str, nickname: str, backdate: bool):
@@ -355,7 +360,7 @@ class Command(BaseCommand):
                         "deposit",
                         payroll,
                         "Client receipts",
-                        staff,
+                        None,  # a wire from another bank: the bank's own process, no teller
                         account,
                     )
                 )
@@ -373,7 +378,7 @@ class Command(BaseCommand):
                     "deposit",
                     person.rent * 2 + cents(rng, 900, 2500, whole=True),
                     "Opening balance from previous bank",
-                    staff,
+                    None,  # a wire from the previous bank
                     checking,
                 )
             )
@@ -384,7 +389,7 @@ class Command(BaseCommand):
                         "deposit",
                         cents(rng, 2000, 12000, whole=True),
                         "Savings moved from previous bank",
-                        staff,
+                        None,
                         person.savings,
                     )
                 )
@@ -488,7 +493,7 @@ class Command(BaseCommand):
                             "withdraw",
                             rng.choice([40, 50, 60, 80, 100, 150]) * 100,
                             "Cash machine",
-                            user,
+                            None,  # the machine, not a teller (nobody tellers their own account)
                             checking,
                         )
                     )

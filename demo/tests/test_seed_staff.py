@@ -1,0 +1,37 @@
+"""The demo's staff login shows the staff roles, not a superuser's everything."""
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from audit.models import AuditRecord
+from demo.management.commands.seed import STAFF_LOGIN, STAFF_ROLES
+from ledger.permissions import STAFF_ACTION_PERMISSIONS, may
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_staff_holds_every_role_and_is_no_superuser():
+    call_command("seed", "--users", "1", verbosity=0)
+
+    staff = User.objects.get(email=STAFF_LOGIN[0])
+    assert staff.is_staff and not staff.is_superuser
+    assert set(staff.groups.values_list("name", flat=True)) == set(STAFF_ROLES)
+    assert all(may(staff, action) for action in STAFF_ACTION_PERMISSIONS)
+
+
+def test_seed_gives_an_existing_staff_login_its_roles():
+    User.objects.create_user(STAFF_LOGIN[0], "an older demo password", is_staff=True)
+
+    call_command("seed", "--users", "1", verbosity=0)
+
+    staff = User.objects.get(email=STAFF_LOGIN[0])
+    assert set(staff.groups.values_list("name", flat=True)) == set(STAFF_ROLES)
+
+
+def test_seed_history_leaves_an_audit_record_per_cash_movement():
+    call_command("seed", "--users", "2", verbosity=0)
+
+    staff = User.objects.get(email=STAFF_LOGIN[0])
+    assert AuditRecord.objects.filter(action="deposit", actor=None).exists()  # wires in
+    assert AuditRecord.objects.filter(action="deposit", actor=staff).exists()  # the counter
