@@ -24,6 +24,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from conftest import bearer
@@ -55,9 +56,11 @@ class Victim:
     nickname: str
     transfer_id: str
     description: str
+    period: str  # a month of the account's statements (the current one)
 
     def secrets(self) -> dict[str, str]:
-        return asdict(self)
+        """What must never show: everything but the month, which anyone's page may show."""
+        return {k: v for k, v in asdict(self).items() if k != "period"}
 
 
 # (the path segment before the parameter, the parameter's name) -> the victim's value for it.
@@ -66,6 +69,8 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("accounts", "id"): lambda v: v.account_id,  # /accounts/{id}/ (page)
     ("transfers", "pk"): lambda v: v.transfer_id,  # /api/v1/transfers/{pk}/
     ("transfers", "id"): lambda v: v.transfer_id,  # /transfers/{id}/ (page)
+    # /api/v1/accounts/{pk}/statements/{period}/ and its page: a month the victim's account has
+    ("statements", "period"): lambda v: v.period,
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
 REGEX_SAMPLES = {
@@ -185,6 +190,7 @@ def victim(db) -> Victim:
         nickname=account.nickname,
         transfer_id=transfer["id"],
         description=transfer["description"],
+        period=timezone.now().strftime("%Y-%m"),
     )
 
 
