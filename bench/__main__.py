@@ -1,9 +1,10 @@
-"""`python -m bench transfers [--quick] [--database-url ...]`; `python -m bench profile`."""
+"""`python -m bench transfers [--quick] [--database-url ...]`; `python -m bench profile`;
+`python -m bench statements [--database-url ...]`."""
 
 import argparse
 import sys
 
-from bench import profile, transfers
+from bench import profile, statements, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,9 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     profile.add_arguments(
         commands.add_parser("profile", help="Profile POST /api/v1/transfers/ in-process.")
     )
+    statements.add_arguments(
+        commands.add_parser("statements", help="A month's statement at 1M entries vs 10k.")
+    )
     args = parser.parse_args(argv)
     if args.command == "transfers":
         return transfers.run(args)
+    if args.command == "statements":
+        return statements.run(args)
     return profile.run(args)
 
 

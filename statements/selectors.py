@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from rest_framework import serializers
+
 from accounts.models import User
 from core.errors import NotFound, ValidationFailed
 from ledger.models import Account, Entry
 from ledger.selectors import account_get, entries_for
-from ledger.serializers import EntryOutput
+from ledger.serializers import counterparty_of
 from statements.models import Statement
 from statements.periods import FORMAT_HELP, Period, periods_between
 
@@ -89,14 +91,33 @@ def month_entries(account: Account, period: Period):
     return entries_for(account, since=period.start, until=period.end).reverse()
 
 
-_ENTRY_OUTPUT = EntryOutput()
+_TIME = serializers.DateTimeField()
+
+
+def entry_line(entry: Entry) -> dict[str, Any]:
+    """One entry exactly as the history API shows it (`ledger.serializers.EntryOutput`, whose
+    counterparty_of names who paid or was paid), as a plain dict: a month's thousand entries
+    through the serializer's per-field machinery took half of a statement's time.
+    `test_entry_line_is_the_history_apis_entry` holds the two equal."""
+    txn = entry.transaction
+    return {
+        "id": str(entry.id),
+        "transaction_id": str(entry.transaction_id),
+        "kind": txn.kind,
+        "amount": entry.amount,
+        "currency": entry.currency,
+        "balance_after": entry.balance_after,
+        "description": txn.description,
+        "counterparty": counterparty_of(entry),
+        "created_at": _TIME.to_representation(entry.created_at),
+    }
 
 
 def statement_content(account: Account, period: Period) -> dict[str, Any]:
     """The statement's canonical content, computed from the entries. Two queries whatever the
     length of the account's history."""
     opening = opening_balance(account, period)
-    entries = [_ENTRY_OUTPUT.to_representation(e) for e in month_entries(account, period)]
+    entries = [entry_line(e) for e in month_entries(account, period)]
     credits = sum(e["amount"] for e in entries if e["amount"] > 0)
     debits = -sum(e["amount"] for e in entries if e["amount"] < 0)
     closing = entries[-1]["balance_after"] if entries else opening
@@ -114,12 +135,8 @@ def statement_content(account: Account, period: Period) -> dict[str, Any]:
         "total_credits": credits,
         "total_debits": debits,
         "entry_count": len(entries),
-        "entries": [dict(e, counterparty=_plain(e["counterparty"])) for e in entries],
+        "entries": entries,
     }
-
-
-def _plain(value):
-    return dict(value) if value is not None else None
 
 
 def issued_statement(account: Account, period: Period) -> Statement | None:

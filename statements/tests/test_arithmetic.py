@@ -218,3 +218,19 @@ def test_the_current_month_is_computed_live():
     statement = statement_content(account, Period.of(timezone.now()))
 
     assert statement["closing_balance"] == 900
+
+
+def test_entry_line_is_the_history_apis_entry():
+    from ledger.serializers import EntryOutput
+    from statements.selectors import entry_line, month_entries
+
+    account = opened(at(2026, 5, 1))
+    payee = AccountFactory()
+    deposit(account, 10_000, at(2026, 5, 2), "Salary")
+    send(account, payee, 1_500, at(2026, 5, 3), "Rent")
+    card_payment(account, 700, at(2026, 5, 5), "Corner Cafe")
+    withdraw(account, 800, at(2026, 5, 6))
+    reverse(deposit(account, 50, at(2026, 5, 7)), at(2026, 5, 8, 0, 0, 0, 123_456))
+    entries = list(month_entries(account, month("2026-05")))
+
+    assert [entry_line(e) for e in entries] == EntryOutput(entries, many=True).data

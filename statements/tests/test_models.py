@@ -65,3 +65,21 @@ def test_the_open_month_cannot_be_issued():
     with pytest.raises(OpenPeriodError):
         services.issue_statement(account=account, period=Period.of(timezone.now()))
     assert not Statement.objects.exists()
+
+
+def test_the_auditor_reads_statements_in_the_admin_and_changes_nothing(auditor, issued):
+    from conftest import signed_in
+
+    client = signed_in(auditor)
+
+    assert client.get("/admin/statements/statement/").status_code == 200
+    page = client.get(f"/admin/statements/statement/{issued.pk}/change/")
+    assert page.status_code == 200
+    assert issued.sha256 in page.content.decode()
+    assert client.post(f"/admin/statements/statement/{issued.pk}/delete/").status_code == 403
+
+
+def test_a_teller_does_not_see_statements_in_the_admin(teller):
+    from conftest import signed_in
+
+    assert signed_in(teller).get("/admin/statements/statement/").status_code == 403
