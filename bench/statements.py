@@ -306,14 +306,24 @@ def measure(args, accounts: dict, now: datetime) -> list[tuple]:
     }
     say(f"  entries: large {sizes['large']:,}, small {sizes['small']:,}")
 
+    cpu: dict[tuple, list[float]] = {}
+
     def get(name: str, period, fmt: str) -> float:
+        """Wall-clock seconds; this process's CPU time is kept beside it (less sensitive to
+        other work on the machine; on PostgreSQL it leaves out the server's share)."""
         url = f"/api/v1/accounts/{accounts[name].pk}/statements/{period}/"
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(url, {"format": fmt})
         elapsed = time.perf_counter() - started
+        cpu.setdefault((name, str(period), fmt), []).append(
+            (time.process_time() - cpu_started) * 1000
+        )
         if response.status_code != 200:
             raise SystemExit(f"{url}?format={fmt}: {response.status_code} {response.content!r}")
         return elapsed
+
+    for name in ("large", "small"):  # the process's first requests warm Django up
+        client.get(f"/api/v1/accounts/{accounts[name].pk}/statements/")
 
     # The previous month's first request issues it (once per history: issued is for good).
     mine = [accounts["large"], accounts["small"]]
@@ -337,7 +347,12 @@ def measure(args, accounts: dict, now: datetime) -> list[tuple]:
                 for name in order:
                     timings[name].append(get(name, period, fmt) * 1000)
             rows.append((label, fmt, timings["large"], timings["small"]))
-            say(format_row(rows[-1]))
+            large_cpu = percentile(cpu[("large", str(period), fmt)][3:], 50)
+            small_cpu = percentile(cpu[("small", str(period), fmt)][3:], 50)
+            say(
+                format_row(rows[-1])
+                + f"   cpu p50 {large_cpu:.1f} / {small_cpu:.1f} ms ({large_cpu / small_cpu:.2f})"
+            )
     return rows
 
 
