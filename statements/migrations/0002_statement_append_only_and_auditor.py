@@ -27,12 +27,25 @@ SQLITE_FORWARD = """CREATE TRIGGER statements_statement_immutable BEFORE UPDATE 
 SQLITE_BACKWARD = "DROP TRIGGER IF EXISTS statements_statement_immutable;"
 
 
-def forward(apps, schema_editor):
+def immutable_forward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(PG_FORWARD, params=None)
     elif vendor == "sqlite":
         schema_editor.execute(SQLITE_FORWARD)
+
+
+def immutable_backward(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(PG_BACKWARD, params=None)
+    elif vendor == "sqlite":
+        schema_editor.execute(SQLITE_BACKWARD)
+
+
+def readers_forward(apps, schema_editor):
+    """Idempotent; run again after ledger's roles migration (which sets the auditor to the
+    view permissions of the apps it knows) it gives the statements readers theirs back."""
     alias = schema_editor.connection.alias
     app_config = apps.get_app_config("statements")
     app_config.models_module = True  # create_* skip an app without one; state apps have none
@@ -47,15 +60,24 @@ def forward(apps, schema_editor):
         group.permissions.add(view)
 
 
-def backward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD, params=None)
-    elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_BACKWARD)
+def readers_backward(apps, schema_editor):
+    Permission = apps.get_model("auth", "Permission")
+    Group = apps.get_model("auth", "Group")
+    alias = schema_editor.connection.alias
+    view = (
+        Permission.objects.using(alias)
+        .filter(content_type__app_label="statements", codename="view_statement")
+        .first()
+    )
+    if view is not None:
+        for group in Group.objects.using(alias).filter(name__in=READERS):
+            group.permissions.remove(view)
 
 
 class Migration(migrations.Migration):
     dependencies = [("statements", "0001_statements"), ("ledger", "0004_roles")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [
+        migrations.RunPython(immutable_forward, immutable_backward),
+        migrations.RunPython(readers_forward, readers_backward),
+    ]
