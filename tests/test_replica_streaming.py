@@ -14,6 +14,7 @@ Run alone: `DATABASE_URL=postgres://... .venv/bin/pytest tests/test_replica_stre
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -203,7 +204,7 @@ def servers():
         yield {"base": base, "people": people, "primary": primary, "standby": standby, "root": root}
     finally:
         if web is not None:
-            web.terminate()
+            web.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no keep-alive wait
             web.wait(timeout=30)
         standby.stop()
         primary.stop()
