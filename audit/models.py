@@ -23,6 +23,8 @@ class AuditRecord(models.Model):
         REVERSE = "reverse"
         REQUEST_APPROVAL = "request_approval"  # above the limit: nothing posted yet
         APPROVE = "approve"
+        REJECT = "reject"
+        EXPIRE = "expire"  # a pending request past its lifetime, seen by a decision
 
     class Target(models.TextChoices):
         ACCOUNT = "account"
