@@ -25,10 +25,12 @@ class AuditRecord(models.Model):
         APPROVE = "approve"
         REJECT = "reject"
         EXPIRE = "expire"  # a pending request past its lifetime, seen by a decision
+        DEACTIVATE = "deactivate"  # a user who can no longer sign in
 
     class Target(models.TextChoices):
         ACCOUNT = "account"
         TRANSACTION = "transaction"
+        USER = "user"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     actor = models.ForeignKey(
