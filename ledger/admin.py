@@ -55,9 +55,6 @@ class StaffActionsMixin:
     def has_reverse_permission(self, request) -> bool:
         return may(request.user, "reverse")
 
-    def has_approve_permission(self, request) -> bool:
-        return may(request.user, "approve")
-
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:
@@ -435,7 +432,7 @@ class ApprovalStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(StaffActionsMixin, ReadOnlyAdmin):
+class ApprovalRequestAdmin(ReadOnlyAdmin):
     """Four eyes: what waits for a second person first. An approver decides one request on
     its page (Approve, or Reject with a reason), through the services the API calls."""
 
