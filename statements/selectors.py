@@ -4,7 +4,9 @@ customer's account is a 404 before any statement is looked at.
 A statement is computed from the immutable entries, never by re-summing history: the opening
 balance is the `balance_after` of the last entry before the month (one index probe on
 `entry_account_history`), then the month's entries in posting order, each carrying its running
-balance. The ordering is the ledger's own (`ledger.selectors.entries_for`, reversed)."""
+balance. The ordering is the ledger's own (`ledger.selectors.entries_for`, reversed). Both read
+the server the account was read from (core/db_router.py: the replica on a read-only request
+when it is allowed; the primary inside the issuing transaction)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +16,7 @@ from uuid import UUID
 from rest_framework import serializers
 
 from accounts.models import User
+from core.db_router import same_db
 from core.errors import NotFound, ValidationFailed
 from ledger.models import Account, Entry
 from ledger.selectors import account_get, entries_for
@@ -78,7 +81,8 @@ def opening_balance(account: Account, period: Period) -> int:
     """The running balance when the month began: the last `balance_after` before it (0 before
     the first entry)."""
     before = (
-        Entry.objects.filter(account=account, created_at__lt=period.start)
+        Entry.objects.using(same_db(account))
+        .filter(account=account, created_at__lt=period.start)
         .order_by("-created_at", "-id")
         .values_list("balance_after", flat=True)
         .first()

@@ -22,6 +22,8 @@ def issue_statement(*, account: Account, period: Period) -> tuple[Statement, boo
         raise OpenPeriodError(f"{period} has not ended yet: its statement is still open.")
     if existing := issued_statement(account, period):
         return existing, False
+    # What is issued for good is read from the primary (the caller's copy may be the replica's).
+    account = Account.objects.select_related("holder").get(pk=account.pk)
     content = statement_content(account, period)
     text = canonical_text(content)
     statement = Statement(

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from conftest import bearer
+from ledger.services import deposit
 from ledger.tests.factories import account_for, ledger_rows, send
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +59,7 @@ class Victim:
     transfer_id: str
     description: str
     period: str  # a month of the account's statements (the current one)
+    approval_id: str  # a teller's request above the limit on the victim's account
 
     def secrets(self) -> dict[str, str]:
         """What must never show: everything but the month, which anyone's page may show."""
@@ -71,6 +74,7 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("transfers", "id"): lambda v: v.transfer_id,  # /transfers/{id}/ (page)
     # /api/v1/accounts/{pk}/statements/{period}/ and its page: a month the victim's account has
     ("statements", "period"): lambda v: v.period,
+    ("approvals", "pk"): lambda v: v.approval_id,  # /api/v1/approvals/{pk}/... (staff only)
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
 REGEX_SAMPLES = {
@@ -176,6 +180,12 @@ def victim(db) -> Victim:
     account = account_for(user, amount=50_000, nickname="Quested rainy day")
     third_party = account_for(UserFactory(), amount=0)
     send(account, third_party, 1_234, description="Quested private rent")
+    approval = deposit(
+        account=account,
+        amount=settings.APPROVAL_LIMIT + 1,
+        initiated_by=UserFactory(is_staff=True),
+        description="Quested branch deposit",
+    )
     account.refresh_from_db()
     # Read back as the victim sees it, so each value is what the API would show.
     own = bearer(user)
@@ -191,6 +201,7 @@ def victim(db) -> Victim:
         transfer_id=transfer["id"],
         description=transfer["description"],
         period=timezone.now().strftime("%Y-%m"),
+        approval_id=str(approval.pk),
     )
 
 

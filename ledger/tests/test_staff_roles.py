@@ -338,19 +338,26 @@ def test_roles_migration_is_idempotent():
     teller.permissions.add(Permission.objects.get(codename="change_status"))  # drift by hand
 
     approvals = importlib.import_module("ledger.migrations.0006_approval_request_roles")
+    check_runs = importlib.import_module("ledger.migrations.0008_ledger_check_run_readers")
     # A later app's models give their readers their view permissions in their own migration.
     statements = importlib.import_module(
         "statements.migrations.0002_statement_append_only_and_auditor"
     )
     state_apps = (
         MigrationLoader(connection)
-        .project_state(("statements", "0002_statement_append_only_and_auditor"))
+        .project_state(
+            [
+                ("ledger", "0008_ledger_check_run_readers"),
+                ("statements", "0002_statement_append_only_and_auditor"),
+            ]
+        )
         .apps
     )
     editor = SimpleNamespace(connection=connection)  # forward reads only its alias
     for _twice in range(2):
         roles.forward(state_apps, editor)
         approvals.forward(state_apps, editor)
+        check_runs.forward(state_apps, editor)
         statements.readers_forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before
