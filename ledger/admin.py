@@ -151,7 +151,8 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="Balance", ordering="balance")
     def balance_display(self, account: Account) -> str:
-        return format_money(account.balance, account.currency)
+        # The bank's own accounts: their row plus their shards (a query each, one per currency).
+        return format_money(account.ledger_balance(), account.currency)
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
