@@ -57,7 +57,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bankproject.apps.BankAdminConfig",  # django.contrib.admin with the bank's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -351,8 +351,15 @@ if THROTTLE_RATES_OFF:
 
 # --- Bank ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
-# Four eyes: a staff deposit or withdrawal above this (minor units) needs a second person.
+# Four eyes: a staff deposit, withdrawal or reversal above this (minor units) needs a second
+# person. APPROVAL_LIMITS sets it per currency (minor units of that currency, as a currency's
+# unit differs: 1,000,000 is 10,000.00 EUR but 1,000,000 JPY), e.g. `JPY=100000000,GBP=800000`;
+# a currency not named there uses APPROVAL_LIMIT.
 APPROVAL_LIMIT = env.int("APPROVAL_LIMIT", default=1_000_000)
+APPROVAL_LIMITS: dict[str, int] = {
+    currency.strip().upper(): int(limit)
+    for currency, limit in env.dict("APPROVAL_LIMITS", default={}).items()
+}
 
 # --- Logging: JSON lines with the request id on every line ---------------------------------
 # The request's `ip` is bound by core.middleware.bind_peer_address: the client's address,

@@ -8,7 +8,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from core.errors import NotFound
-from ledger.models import Account, Entry, Transaction
+from ledger.models import Account, ApprovalRequest, Entry, LedgerCheckRun, Transaction
+from ledger.permissions import may
 
 
 def accounts_for(user: User) -> QuerySet[Account]:
@@ -106,3 +107,38 @@ def balance_points(
     for account_id, created_at, balance_after in rows:
         points[account_id].append((created_at, balance_after))
     return {pk: (opening.get(pk) or 0, points[pk]) for pk in ids}
+
+
+# --- four eyes --------------------------------------------------------------------------------
+
+
+def approvals_for(user: User, *, status: str | None = None) -> QuerySet[ApprovalRequest]:
+    """The requests `user` may read: every one for an approver, their own for anyone else
+    (the teller who asked), none for a customer. `status` as a person sees it."""
+    requests = ApprovalRequest.objects.select_related("account")
+    if not (user.is_authenticated and user.is_staff):
+        return requests.none()
+    if not may(user, "approve"):
+        requests = requests.filter(requested_by=user)
+    if status is not None:
+        requests = requests.with_status(status)
+    return requests.order_by("-created_at", "-id")
+
+
+def approval_get(*, user: User, id: UUID) -> ApprovalRequest:
+    if request := approvals_for(user).filter(id=id).first():
+        return request
+    raise NotFound()  # another teller's request does not exist for you
+
+
+# --- the back office's front page --------------------------------------------------------------
+
+
+def needs_attention() -> dict:
+    """What the admin's front page shows staff first: what waits for a second person, which
+    accounts are frozen, and the last proof of the books."""
+    return {
+        "pending_approvals": ApprovalRequest.objects.with_status("pending").count(),
+        "frozen_accounts": Account.objects.customer().filter(status=Account.Status.FROZEN).count(),
+        "last_ledger_check": LedgerCheckRun.objects.order_by("-started_at", "-id").first(),
+    }

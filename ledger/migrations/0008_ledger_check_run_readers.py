@@ -1,11 +1,10 @@
-"""The auditor reads every view permission of the bank: the internal balance shards too.
-Idempotent."""
+"""Who sees the record of `ledger_check` runs: the auditor (every view permission of the
+bank) and back office, who act on a failed one. Idempotent."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-READERS = ["auditor"]
-CODENAME = "view_internalbalance"
+READERS = ["back office", "auditor"]
 
 
 def forward(apps, schema_editor):
@@ -15,7 +14,9 @@ def forward(apps, schema_editor):
     create_permissions(app_config, verbosity=0, using=alias, apps=apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    view = Permission.objects.using(alias).get(content_type__app_label="ledger", codename=CODENAME)
+    view = Permission.objects.using(alias).get(
+        content_type__app_label="ledger", codename="view_ledgercheckrun"
+    )
     for group in Group.objects.using(alias).filter(name__in=READERS):
         group.permissions.add(view)
 
@@ -24,13 +25,13 @@ def backward(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     Group = apps.get_model("auth", "Group")
     alias = schema_editor.connection.alias
-    view = Permission.objects.using(alias).filter(codename=CODENAME).first()
+    view = Permission.objects.using(alias).filter(codename="view_ledgercheckrun").first()
     if view is not None:
         for group in Group.objects.using(alias).filter(name__in=READERS):
             group.permissions.remove(view)
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0007_internal_balance_shards"), ("ledger", "0004_roles")]
+    dependencies = [("ledger", "0007_approval_decisions_and_ledger_check_runs")]
 
     operations = [migrations.RunPython(forward, backward)]

@@ -20,7 +20,7 @@ def restore_sqlite_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0006_approval_request_roles"),
+        ("ledger", "0008_ledger_check_run_readers"),
     ]
 
     operations = [
