@@ -191,6 +191,8 @@ def build(args, now: datetime) -> dict:
 
     ids = {a.pk: prep_uuid(a.pk) for a in (large, small, partner, settlement)}
 
+    # The bank's own account keeps no running balance (ledger.models.InternalBalance): its
+    # entries' balance_after is NULL and its balance the sum of its entries.
     def post(kind, legs, moment, description):
         txn_id = prep_uuid(uuid7())
         when = created.get_db_prep_value(moment, connection)
@@ -206,7 +208,7 @@ def build(args, now: datetime) -> dict:
                     ids[other.pk],
                     amount,
                     "EUR",
-                    balances[acct.pk],
+                    None if acct.pk == settlement.pk else balances[acct.pk],  # (see below)
                     when,
                 )
             )
