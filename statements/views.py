@@ -40,8 +40,10 @@ class StatementNegotiation(DefaultContentNegotiation):
     are checked (so a stranger's account is still a 404), never DRF's bare 404."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
-        if wanted and wanted not in {renderer.format for renderer in renderers}:
+        override = self.settings.URL_FORMAT_OVERRIDE
+        wanted = format_suffix or request.query_params.get(override)
+        asked = format_suffix is not None or override in request.query_params  # even empty
+        if asked and wanted not in {renderer.format for renderer in renderers}:
             offered = ", ".join(renderer.format for renderer in renderers)
             request.format_refusal = ValidationFailed({"format": [f"Use one of: {offered}."]})
             return renderers[0], renderers[0].media_type

@@ -202,8 +202,9 @@ def test_another_customers_account_is_a_404_in_every_format(account, fmt):
     assert not Statement.objects.exists()
 
 
-def test_an_unknown_format_is_a_400(customer_api, account):
-    response = customer_api.get(url(account, "2026-01"), {"format": "xml"})
+@pytest.mark.parametrize("fmt", ["xml", "", "CSV"])  # "": found by bin/fuzz
+def test_an_unknown_format_is_a_400(customer_api, account, fmt):
+    response = customer_api.get(url(account, "2026-01"), {"format": fmt})
 
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"format": ["Use one of: json, csv, pdf."]}
