@@ -186,6 +186,10 @@ class ApprovalRequestOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class RejectInput(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
 # --- transfers --------------------------------------------------------------------------------
 
 

@@ -10,9 +10,10 @@ The posting's SQL (locks, inserts, balance updates, the idempotency completion) 
 
 The staff actions (deposit, withdraw, freeze, unfreeze, close, reverse) check the staff rules
 here, once, for every door (API, admin, commands): a person gives a reason, never acts on an
-account they hold, and moves at most APPROVAL_LIMIT alone (above it, deposit and withdraw
-make an ApprovalRequest and post nothing); each action writes its audit record in its own
-transaction. `initiated_by=None` is the bank's own process (the demo seed, tests' helpers,
+account they hold, and moves at most the approval limit of the currency alone (above it,
+deposit, withdraw and reverse make an ApprovalRequest and post nothing, until a second person
+approves it: `approve_request`, `reject_request`); each action writes its audit record in its
+own transaction. `initiated_by=None` is the bank's own process (the demo seed, tests' helpers,
 management commands), which no request reaches: no person, so no person's rules, but still
 an audit record."""
 
@@ -32,15 +33,24 @@ from ledger import clock, posting_sql
 from ledger.errors import (
     AccountInactiveError,
     AlreadyReversedError,
+    ApprovalClosedError,
     BalanceNotZeroError,
     CurrencyMismatchError,
     InsufficientFundsError,
     NotReversibleError,
     OwnAccountError,
+    OwnRequestError,
     SameAccountError,
 )
 from ledger.idempotency import Idempotency
-from ledger.models import Account, AccountStatusChange, ApprovalRequest, Entry, Transaction
+from ledger.models import (
+    Account,
+    AccountStatusChange,
+    ApprovalRequest,
+    Entry,
+    LedgerCheckRun,
+    Transaction,
+)
 from ledger.numbers import new_account_number
 
 Kind = Transaction.Kind
@@ -191,9 +201,15 @@ def _ensure_staff_rules(
         raise OwnAccountError()
 
 
-def _needs_approval(by: User | None, amount: int) -> bool:
-    """Four eyes: a person moving more than APPROVAL_LIMIT alone asks a second person."""
-    return by is not None and amount > settings.APPROVAL_LIMIT
+def approval_limit(currency: str) -> int:
+    """The most a person moves alone in `currency`, in its minor units: APPROVAL_LIMITS names
+    a currency's own, APPROVAL_LIMIT is every other's."""
+    return settings.APPROVAL_LIMITS.get(currency, settings.APPROVAL_LIMIT)
+
+
+def _needs_approval(by: User | None, amount: int, currency: str) -> bool:
+    """Four eyes: a person moving more than the limit alone asks a second person."""
+    return by is not None and amount > approval_limit(currency)
 
 
 def _request_approval(
@@ -204,6 +220,7 @@ def _request_approval(
     requested_by: User,
     description: str,
     idempotency: Idempotency | None,
+    reverses: Transaction | None = None,
 ) -> ApprovalRequest:
     """Instead of posting: the request an approver will decide, its audit record, and the
     idempotency key's answer (the 202), in the movement's own transaction."""
@@ -217,6 +234,7 @@ def _request_approval(
         requested_by=requested_by,
         created_at=now,
         expires_at=now + ApprovalRequest.LIFETIME,
+        reverses=reverses,
     )
     audit.record(
         actor=requested_by,
@@ -230,6 +248,7 @@ def _request_approval(
             "amount": amount,
             "currency": account.currency,
             "approval_request": str(request.pk),
+            **({"reverses": str(reverses.pk)} if reverses else {}),
         },
     )
     if idempotency is not None:
@@ -344,10 +363,13 @@ def _move_cash(
     initiated_by: User | None,
     description: str,
     idempotency: Idempotency | None,
+    approved_by: User | None = None,
 ) -> Transaction | ApprovalRequest:
     """Cash in (deposit) or out (withdrawal) against the bank's settlement account; above the
-    approval limit, an approval request instead, with nothing posted."""
+    approval limit, an approval request instead, with nothing posted. `approved_by`: the
+    second person whose approval of that request this posting is (no limit then)."""
     _ensure_staff_rules(by=initiated_by, accounts=[account], why=description, field="description")
+    _ensure_staff_rules(by=approved_by, accounts=[account], why=description, field="description")
     _begin(amount, idempotency)
     description = description or ("Cash deposit" if kind == Kind.DEPOSIT else "Cash withdrawal")
     bank = settlement_account(account.currency)
@@ -359,7 +381,8 @@ def _move_cash(
     else:
         ensure_can_send(account, amount)
         legs = [(account, -amount), (bank, amount)]
-    if _needs_approval(initiated_by, amount):  # the rules hold today; the approver's post rechecks
+    if approved_by is None and _needs_approval(initiated_by, amount, account.currency):
+        # the rules hold today; the approver's post checks them again
         return _request_approval(
             kind=kind,
             account=account,
@@ -382,7 +405,12 @@ def _move_cash(
         target_id=account.pk,
         target_label=str(account),
         reason=description,
-        details={"amount": amount, "currency": account.currency, "transaction": str(txn.id)},
+        details={
+            "amount": amount,
+            "currency": account.currency,
+            "transaction": str(txn.id),
+            **({"approved_by": str(approved_by.pk)} if approved_by else {}),
+        },
     )
     return txn
 
@@ -397,7 +425,7 @@ def deposit(
     idempotency: Idempotency | None = None,
 ) -> Transaction | ApprovalRequest:
     """Cash in: the bank's settlement account pays the customer's account. A person's deposit
-    above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest made instead."""
+    above the approval limit posts nothing and returns the ApprovalRequest made instead."""
     return _move_cash(
         kind=Kind.DEPOSIT,
         account=account,
@@ -418,7 +446,7 @@ def withdraw(
     idempotency: Idempotency | None = None,
 ) -> Transaction | ApprovalRequest:
     """Cash out: the customer's account pays the bank's settlement account. A person's
-    withdrawal above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest instead."""
+    withdrawal above the approval limit posts nothing and returns the ApprovalRequest instead."""
     return _move_cash(
         kind=Kind.WITHDRAWAL,
         account=account,
@@ -430,14 +458,29 @@ def withdraw(
 
 
 @transaction.atomic(durable=True)
-def reverse(*, original: Transaction, initiated_by: User | None, reason: str) -> Transaction:
+def reverse(
+    *, original: Transaction, initiated_by: User | None, reason: str
+) -> Transaction | ApprovalRequest:
     """Staff correction: a new transaction with every leg of the original negated. The
-    original stays as it was; a customer account must still hold the money to give back."""
+    original stays as it was; a customer account must still hold the money to give back. A
+    person's reversal above the approval limit posts nothing and returns the ApprovalRequest
+    made instead."""
+    return _reverse(original=original, initiated_by=initiated_by, reason=reason)
+
+
+def _reverse(
+    *,
+    original: Transaction,
+    initiated_by: User | None,
+    reason: str,
+    approved_by: User | None = None,
+) -> Transaction | ApprovalRequest:
     if original.kind == Kind.REVERSAL:
         raise NotReversibleError()
-    legs = list(original.entries.values_list("account_id", "amount"))
+    legs = list(original.entries.order_by("id").values_list("account_id", "amount"))
     locked = posting_sql.lock_accounts(*(account_id for account_id, _ in legs))
     _ensure_staff_rules(by=initiated_by, accounts=locked.values(), why=reason, field="reason")
+    _ensure_staff_rules(by=approved_by, accounts=locked.values(), why=reason, field="reason")
     if Transaction.objects.filter(reverses=original).exists():
         raise AlreadyReversedError()
     for account_id, amount in legs:
@@ -446,6 +489,23 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
             raise AccountInactiveError("A closed account cannot take part in a reversal.")
         if amount > 0 and not account.is_internal and account.balance < amount:
             raise InsufficientFundsError()
+    size = sum(amount for _, amount in legs if amount > 0)
+    # The request names the customer's side the reversal takes money from (the payee of a
+    # transfer, the depositor), else the one it gives back to (a withdrawal's customer).
+    customers = [(locked[a], amount) for a, amount in legs if not locked[a].is_internal]
+    subject = next((acc for acc, amount in customers if amount > 0), None) or next(
+        (acc for acc, _ in customers), locked[legs[0][0]]
+    )
+    if approved_by is None and _needs_approval(initiated_by, size, subject.currency):
+        return _request_approval(
+            kind=ApprovalRequest.Kind.REVERSAL,
+            account=subject,
+            amount=size,
+            requested_by=initiated_by,
+            description=reason[:140],
+            idempotency=None,
+            reverses=original,
+        )
     try:
         with transaction.atomic():
             reversal = post(
@@ -464,6 +524,129 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
         target_id=original.pk,
         target_label=f"{original.kind} {original.pk}",
         reason=reason,
-        details={"reversal": str(reversal.id)},
+        details={
+            "reversal": str(reversal.id),
+            **({"approved_by": str(approved_by.pk)} if approved_by else {}),
+        },
     )
     return reversal
+
+
+# --- four eyes: deciding an approval request -------------------------------------------------
+
+
+def _decide(approval_id: UUID, decide) -> ApprovalRequest | Transaction:
+    """Lock the request (two approvers at once: the second waits, then finds it decided) and
+    let `decide` act on it while it is pending. A request past its lifetime is stored as
+    expired, with its audit record, in a transaction of its own that commits before the
+    refusal: the next reader finds it closed without a job having swept it."""
+    with transaction.atomic(durable=True):
+        request = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("account", "requested_by", "reverses")
+            .get(pk=approval_id)
+        )
+        if request.status != ApprovalRequest.Status.PENDING:
+            raise ApprovalClosedError()
+        if request.current_status != ApprovalRequest.Status.EXPIRED:
+            return decide(request)
+        request.status = ApprovalRequest.Status.EXPIRED
+        request.save(update_fields=["status"])
+        _audit_decision(request, actor=None, action=AuditRecord.Action.EXPIRE, reason="Expired")
+    raise ApprovalClosedError("This approval request expired before anyone decided it.")
+
+
+def _audit_decision(request: ApprovalRequest, *, actor, action: str, reason: str, **details):
+    audit.record(
+        actor=actor,
+        action=action,
+        target_type=AuditRecord.Target.ACCOUNT,
+        target_id=request.account_id,
+        target_label=str(request.account),
+        reason=reason,
+        details={
+            "approval_request": str(request.pk),
+            "kind": request.kind,
+            "amount": request.amount,
+            "currency": request.currency,
+            "requested_by": str(request.requested_by_id),
+            **details,
+        },
+    )
+
+
+def approve_request(*, approval: ApprovalRequest, by: User) -> Transaction:
+    """The second person's yes: the movement is posted now through the same service as a
+    direct one, with the requester as its initiator and every rule checked again (the
+    account may have been frozen or emptied since). ApprovalClosedError when it is no longer
+    pending (decided, or expired: stored so), OwnRequestError for the requester themself; a
+    refusal by the ledger leaves the request pending, for someone to reject."""
+
+    def decide(request: ApprovalRequest) -> Transaction:
+        if request.requested_by_id == by.pk:
+            raise OwnRequestError()
+        if request.kind == ApprovalRequest.Kind.REVERSAL:
+            txn = _reverse(
+                original=request.reverses,
+                initiated_by=request.requested_by,
+                reason=request.description,
+                approved_by=by,
+            )
+        else:
+            txn = _move_cash(
+                kind=request.kind,
+                account=request.account,
+                amount=request.amount,
+                initiated_by=request.requested_by,
+                description=request.description,
+                idempotency=None,
+                approved_by=by,
+            )
+        request.status = ApprovalRequest.Status.APPROVED
+        request.decided_by, request.decided_at, request.transaction = by, clock.now(), txn
+        request.save(update_fields=["status", "decided_by", "decided_at", "transaction"])
+        _audit_decision(
+            request,
+            actor=by,
+            action=AuditRecord.Action.APPROVE,
+            reason=request.description,
+            transaction=str(txn.pk),
+        )
+        return txn
+
+    return _decide(approval.pk, decide)
+
+
+def reject_request(*, approval: ApprovalRequest, by: User, reason: str) -> ApprovalRequest:
+    """The second person's no, and why. Nothing is posted. The requester may withdraw their
+    own request this way: four eyes guards a posting, not a refusal."""
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["A reason is required for every staff action."]})
+
+    def decide(request: ApprovalRequest) -> ApprovalRequest:
+        request.status = ApprovalRequest.Status.REJECTED
+        request.decided_by, request.decided_at = by, clock.now()
+        request.decision_reason = reason
+        request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        _audit_decision(request, actor=by, action=AuditRecord.Action.REJECT, reason=reason)
+        return request
+
+    return _decide(approval.pk, decide)
+
+
+# --- proofs -----------------------------------------------------------------------------------
+
+
+@transaction.atomic  # not durable: a check may run inside a test's (or a caller's) transaction
+def record_ledger_check(*, started_at, report) -> LedgerCheckRun:
+    """Keep a `ledger_check` run's outcome (a `ledger.checks.LedgerReport`) for the back
+    office's front page."""
+    return LedgerCheckRun.objects.create(
+        started_at=started_at,
+        finished_at=clock.now(),
+        ok=report.ok,
+        transactions=report.transactions,
+        entries=report.entries,
+        accounts=report.accounts,
+        report=report.problems,
+    )

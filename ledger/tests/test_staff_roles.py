@@ -337,12 +337,14 @@ def test_roles_migration_is_idempotent():
     teller.permissions.add(Permission.objects.get(codename="change_status"))  # drift by hand
 
     approvals = importlib.import_module("ledger.migrations.0006_approval_request_roles")
+    check_runs = importlib.import_module("ledger.migrations.0008_ledger_check_run_readers")
     state_apps = (
-        MigrationLoader(connection).project_state(("ledger", "0006_approval_request_roles")).apps
+        MigrationLoader(connection).project_state(("ledger", "0008_ledger_check_run_readers")).apps
     )
     editor = SimpleNamespace(connection=connection)  # forward reads only its alias
     for _twice in range(2):
         roles.forward(state_apps, editor)
         approvals.forward(state_apps, editor)
+        check_runs.forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before
