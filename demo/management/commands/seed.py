@@ -21,10 +21,12 @@ How the history keeps every ledger invariant without going through the per-reque
   one is refused (counted, not posted), as the service would refuse it.
 - **Balanced, running, cached.** Each transaction gets exactly two entries, -amount and
   +amount in one currency (cash and card payments to other banks' merchants move through the
-  bank's settlement account, as the services do); each entry's `balance_after` is the
-  account's running balance in Python; at the end each account's cached `balance` is set to
-  that running balance, which is the sum of its entries.
-- **Inserts the database still checks.** Rows go in with `bulk_create` in batches; nothing
+  bank's settlement account, as the services do); a customer entry's `balance_after` is the
+  account's running balance in Python, and the bank's own accounts keep none (NULL, as
+  `ledger.services.post` writes them); at the end each account's cached `balance` row is moved
+  by what the seed posted to it, so it stays the sum of its entries (with an internal
+  account's InternalBalance shards, which the seed leaves alone).
+- **Inserts the database still checks.** Rows go in through `demo/bulk_sql.py` in batches; nothing
   is updated or deleted, so the append-only triggers hold, and on PostgreSQL the deferred
   balanced-transaction trigger checks every transaction at commit. The check constraints
   (non-zero entries, no negative customer balance) check every row.
@@ -257,13 +259,14 @@ class Books:
             txns.append((db_txn, posting.kind, posting.description, db_user[by], None, at))
             balance[src] -= amount
             balance[dst] += amount
+            # The bank's own accounts keep no running balance (ledger.services.post says why).
             entries.append(
                 (prep_id(uuid7()), db_txn, db_id[src], db_id[dst], -amount,
-                 source.currency, balance[src], at)
+                 source.currency, None if source.is_internal else balance[src], at)
             )  # fmt: skip
             entries.append(
                 (prep_id(uuid7()), db_txn, db_id[dst], db_id[src], amount,
-                 destination.currency, balance[dst], at)
+                 destination.currency, None if destination.is_internal else balance[dst], at)
             )  # fmt: skip
             if posting.kind in (Kind.DEPOSIT, Kind.WITHDRAWAL):
                 customer = destination if posting.kind == Kind.DEPOSIT else source
