@@ -361,6 +361,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    "ENUM_NAME_OVERRIDES": {"StatementStatusEnum": ["open", "issued"]},
 }
 
 # THROTTLE_RATES_OFF=1 switches the API's throttles off (a rate of None never throttles): for

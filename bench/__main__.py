@@ -1,10 +1,11 @@
 """`python -m bench transfers [--quick] [--database-url ...]`; `python -m bench profile`;
-`python -m bench crash [--transfers N] [--database-url ...]`."""
+`python -m bench crash [--transfers N] [--database-url ...]`;
+`python -m bench statements [--database-url ...]`."""
 
 import argparse
 import sys
 
-from bench import crash, profile, transfers
+from bench import crash, profile, statements, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,11 +22,16 @@ def main(argv: list[str] | None = None) -> int:
             "crash", help="The bank workload with a server SIGKILLed midway (Jepsen-style)."
         )
     )
+    statements.add_arguments(
+        commands.add_parser("statements", help="A month's statement at 1M entries vs 10k.")
+    )
     args = parser.parse_args(argv)
     if args.command == "transfers":
         return transfers.run(args)
     if args.command == "crash":
         return crash.run_command(args)
+    if args.command == "statements":
+        return statements.run(args)
     return profile.run(args)
 
 

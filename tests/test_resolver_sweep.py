@@ -25,6 +25,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from conftest import bearer
@@ -57,10 +58,12 @@ class Victim:
     nickname: str
     transfer_id: str
     description: str
+    period: str  # a month of the account's statements (the current one)
     approval_id: str  # a teller's request above the limit on the victim's account
 
     def secrets(self) -> dict[str, str]:
-        return asdict(self)
+        """What must never show: everything but the month, which anyone's page may show."""
+        return {k: v for k, v in asdict(self).items() if k != "period"}
 
 
 # (the path segment before the parameter, the parameter's name) -> the victim's value for it.
@@ -69,6 +72,8 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("accounts", "id"): lambda v: v.account_id,  # /accounts/{id}/ (page)
     ("transfers", "pk"): lambda v: v.transfer_id,  # /api/v1/transfers/{pk}/
     ("transfers", "id"): lambda v: v.transfer_id,  # /transfers/{id}/ (page)
+    # /api/v1/accounts/{pk}/statements/{period}/ and its page: a month the victim's account has
+    ("statements", "period"): lambda v: v.period,
     ("approvals", "pk"): lambda v: v.approval_id,  # /api/v1/approvals/{pk}/... (staff only)
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
@@ -195,6 +200,7 @@ def victim(db) -> Victim:
         nickname=account.nickname,
         transfer_id=transfer["id"],
         description=transfer["description"],
+        period=timezone.now().strftime("%Y-%m"),
         approval_id=str(approval.pk),
     )
 
