@@ -3,10 +3,16 @@
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 _PERIOD = re.compile(r"(?P<year>[0-9]{4})-(?P<month>0[1-9]|1[0-2])")
 FORMAT_HELP = "Use a month as YYYY-MM, such as 2026-01."
+
+# How long a month stays open after it ends. A posting is timed (by the database, under its
+# locks) a moment before it commits, so a posting timed 23:59:59.999 may commit just after
+# midnight; and the app servers' clocks, which decide "now" here, may be a little off the
+# database's. Issuing a month only once this has passed keeps both out of a closed statement.
+SETTLE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, order=True)
@@ -49,6 +55,11 @@ class Period:
     def end(self) -> datetime:
         """00:00:00 UTC on the first day of the next month: the month is [start, end)."""
         return self.next().start
+
+    def is_open(self, now: datetime) -> bool:
+        """Still open at `now`: not ended, or ended less than SETTLE ago (computed live, not
+        issued)."""
+        return now < self.end + SETTLE
 
     def next(self) -> "Period":
         return Period(self.year + self.month // 12, self.month % 12 + 1)

@@ -60,7 +60,7 @@ def periods_for(account: Account, *, now: datetime) -> list[PeriodRow]:
     """Every month from the account's opening month to the current one, newest first."""
     current = current_period(now)
     return [
-        PeriodRow(period, OPEN if period == current else ISSUED)
+        PeriodRow(period, OPEN if period.is_open(now) else ISSUED)
         for period in periods_between(Period.of(account.created_at), current)
     ]
 

@@ -18,7 +18,7 @@ def issue_statement(*, account: Account, period: Period) -> tuple[Statement, boo
     this call issued it). Idempotent; of two concurrent first requests one issues and the other
     reads what it issued."""
     now = timezone.now()
-    if period.end > now:
+    if period.is_open(now):
         raise OpenPeriodError(f"{period} has not ended yet: its statement is still open.")
     if existing := issued_statement(account, period):
         return existing, False

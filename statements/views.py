@@ -22,7 +22,6 @@ from statements.selectors import (
     ISSUED,
     OPEN,
     StatementView,
-    current_period,
     issued_statement,
     period_get,
     periods_for,
@@ -130,7 +129,7 @@ class StatementViewSet(PageMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk=None, period=None) -> Response:
         account = self.get_object()
         month = period_get(account, period, now=self.now)
-        if month == current_period(self.now):
+        if month.is_open(self.now):
             self.statement = StatementView(statement_content(account, month), OPEN)
         else:
             issued = issued_statement(account, month)

@@ -16,8 +16,10 @@ from pypdf import PdfReader
 from conftest import bearer
 from ledger.tests.factories import AccountFactory
 from statements.canonical import canonical_text, sha256_of
+from statements.errors import OpenPeriodError
 from statements.models import Statement
 from statements.periods import Period
+from statements.services import issue_statement
 from statements.tests.helpers import at, deposit, opened, reverse, send, withdraw
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,25 @@ def test_a_past_month_is_issued_on_first_request_and_then_served_as_issued(custo
     assert canonical_text(json.loads(stored.content)) == stored.content
     assert customer_api.get(url(account, "2026-01")).json() == body
     assert Statement.objects.count() == 1
+
+
+def test_a_month_stays_open_for_ten_minutes_after_it_ends(customer_api, account, monkeypatch):
+    """A posting timed 23:59:59.999 by the database may commit just after midnight: the month
+    is issued only once that cannot happen any more."""
+    deposit(account, 500, at(2026, 4, 30, 23, 59, 59, 999_999), "Last instant")
+    for moment, status in [
+        (at(2026, 5, 1, 0, 9, 59), "open"),
+        (at(2026, 5, 1, 0, 10, 0), "issued"),
+    ]:
+        monkeypatch.setattr("django.utils.timezone.now", lambda moment=moment: moment)
+        body = customer_api.get(url(account, "2026-04")).json()
+        assert body["status"] == status
+        assert body["closing_balance"] == 98_950
+        listed = customer_api.get(url(account)).json()["results"]
+        assert [row["status"] for row in listed if row["period"] == "2026-04"] == [status]
+    assert Statement.objects.filter(period="2026-04").count() == 1
+    with pytest.raises(OpenPeriodError):
+        issue_statement(account=account, period=Period(2026, 5))
 
 
 def test_the_current_month_is_open_live_and_not_stored(customer, customer_api):

@@ -22,7 +22,7 @@ class Command(BaseCommand):
             period = Period.parse(month)
         except ValueError:
             raise CommandError(f"--month {month!r}: {FORMAT_HELP}") from None
-        if period >= Period.of(timezone.now()):
+        if period.is_open(timezone.now()):
             raise CommandError(f"{period} has not ended yet: its statements are still open.")
         accounts = (
             Account.objects.customer()
