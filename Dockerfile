@@ -15,6 +15,7 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY . .
 RUN DJANGO_ENV=production SECRET_KEY=build-only-not-used-at-runtime ALLOWED_HOSTS=build \
+    CARD_PAN_KEYS=build:build-only-not-used-at-runtime-pan-key CARD_CVC_KEY=build-only-not-used-at-runtime-cvc-key \
     python manage.py collectstatic --noinput --verbosity 0 \
  && mkdir -p /app/var && chown -R bank:bank /app/var
 

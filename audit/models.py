@@ -27,6 +27,7 @@ class AuditRecord(models.Model):
     class Target(models.TextChoices):
         ACCOUNT = "account"
         TRANSACTION = "transaction"
+        CARD = "card"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     actor = models.ForeignKey(

@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.urls import page_urlpatterns as accounts_pages
+from cards.urls import api_urlpatterns as cards_api
+from cards.urls import page_urlpatterns as cards_pages
 from core import errors, health, pages
 from ledger.urls import api_urlpatterns as ledger_api
 from ledger.urls import page_urlpatterns as ledger_pages
@@ -11,6 +13,7 @@ from ledger.urls import page_urlpatterns as ledger_pages
 api_v1 = [
     *accounts_api,
     *ledger_api,
+    *cards_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: any other path under /api/, in any verb, is the JSON 404, even with DEBUG on.
@@ -24,6 +27,7 @@ portal = [
     path("", pages.landing, name="landing"),
     *accounts_pages,
     *ledger_pages,
+    *cards_pages,
 ]
 
 urlpatterns = [

@@ -17,7 +17,7 @@ management commands), which no request reaches: no person, so no person's rules,
 an audit record."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from django.conf import settings
@@ -189,6 +189,12 @@ def _ensure_staff_rules(
     customer_accounts = [account.pk for account in accounts if not account.is_internal]
     if Account.objects.held_by(by).filter(pk__in=customer_accounts).exists():
         raise OwnAccountError()
+
+
+def ensure_staff_rules(*, by: User | None, accounts: Iterable[Account], why: str, field: str):
+    """The staff rules for a staff action another app offers on these accounts (a card's
+    freeze): a reason, and none of the accounts the person's own."""
+    _ensure_staff_rules(by=by, accounts=accounts, why=why, field=field)
 
 
 def _needs_approval(by: User | None, amount: int) -> bool:
@@ -425,6 +431,41 @@ def withdraw(
         amount=amount,
         initiated_by=initiated_by,
         description=description,
+        idempotency=idempotency,
+    )
+
+
+def card_debit(
+    *,
+    account: Account,
+    amount: int,
+    merchant: str,
+    check: Callable[[Account], None],
+    idempotency: Idempotency | None = None,
+) -> Transaction:
+    """A card payment's posting: `amount` from the card's `account` to the bank's settlement
+    account in its currency, kind `card_payment`, the merchant as the description (the
+    history's counterparty). A building block, not a service: it runs inside the cards app's
+    durable transaction, which writes its own record of the payment in the same transaction.
+
+    Claims the idempotency key first (the key scoped to the card), then locks the accounts in
+    primary-key order and calls `check(account)` under the lock with the account fresh: the
+    card's own rules (its status, its expiry, its daily limit), which raise to refuse. Then
+    the ledger's: AccountInactiveError, InsufficientFundsError. Nothing is posted on a refusal.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("card_debit runs inside the card payment's transaction.")
+    _begin(amount, idempotency)
+    bank = settlement_account(account.currency)
+    locked = posting_sql.lock_accounts(account.pk, bank.pk)
+    account, bank = locked[account.pk], locked[bank.pk]
+    check(account)
+    ensure_can_send(account, amount)
+    return post(
+        kind=Kind.CARD_PAYMENT,
+        legs=[(account, -amount), (bank, amount)],
+        initiated_by=None,
+        description=merchant,
         idempotency=idempotency,
     )
 
