@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from accounts.tests.factories import UserFactory
+from cards.services import issue_card
 from conftest import bearer
 from ledger.tests.factories import account_for, ledger_rows, send
 
@@ -37,7 +38,7 @@ VERBS = ["get", "head", "post", "put", "patch", "delete"]
 # tested in ledger/tests/test_admin.py.
 SKIPPED_NAMESPACES = {"admin"}
 # Fewer patterns than this and the walk has gone wrong (a changed include, a renamed
-# namespace): it must not pass by testing nothing. Today: 34.
+# namespace): it must not pass by testing nothing. Today: 45.
 MIN_PATTERNS = 30
 MIN_PATTERNS_WITH_AN_ID = 4
 
@@ -55,6 +56,8 @@ class Victim:
     nickname: str
     transfer_id: str
     description: str
+    card_id: str
+    card_last4: str
 
     def secrets(self) -> dict[str, str]:
         return asdict(self)
@@ -66,6 +69,8 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("accounts", "id"): lambda v: v.account_id,  # /accounts/{id}/ (page)
     ("transfers", "pk"): lambda v: v.transfer_id,  # /api/v1/transfers/{pk}/
     ("transfers", "id"): lambda v: v.transfer_id,  # /transfers/{id}/ (page)
+    ("cards", "pk"): lambda v: v.card_id,  # /api/v1/cards/{pk}/...
+    ("cards", "id"): lambda v: v.card_id,  # /cards/{id}/... (pages)
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
 REGEX_SAMPLES = {
@@ -171,6 +176,7 @@ def victim(db) -> Victim:
     account = account_for(user, amount=50_000, nickname="Quested rainy day")
     third_party = account_for(UserFactory(), amount=0)
     send(account, third_party, 1_234, description="Quested private rent")
+    card = issue_card(owner=user, account_id=account.pk).card
     account.refresh_from_db()
     # Read back as the victim sees it, so each value is what the API would show.
     own = bearer(user)
@@ -185,6 +191,8 @@ def victim(db) -> Victim:
         nickname=account.nickname,
         transfer_id=transfer["id"],
         description=transfer["description"],
+        card_id=str(card.pk),
+        card_last4=f"•••• {card.last4}",
     )
 
 
@@ -207,14 +215,23 @@ def body_naming(victim: Victim) -> dict:
         "nickname": "pwned",
         "description": "pwned",
         "reason": "pwned",
+        "daily_limit": 1,
     }
 
 
 def victims_state(victim: Victim):
+    from cards.models import Card
     from ledger.models import Account
 
     account = Account.objects.get(pk=victim.account_id)
-    return (account.balance, account.status, account.nickname, ledger_rows())
+    card = Card.objects.get(pk=victim.card_id)
+    return (
+        account.balance,
+        account.status,
+        account.nickname,
+        ledger_rows(),
+        (card.status, card.daily_limit),
+    )
 
 
 def send_as_customer(route: Route, verb: str, path: str, body: dict, attacker):
