@@ -21,9 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def outcomes_of(results) -> Counter:
     return Counter(
-        "ok" if kind == "ok" else type(value).__name__
-        for _, per in results
-        for kind, value in per
+        "ok" if kind == "ok" else type(value).__name__ for _, per in results for kind, value in per
     )
 
 

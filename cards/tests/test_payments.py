@@ -21,6 +21,7 @@ from conftest import bearer
 from ledger import services as ledger_services
 from ledger.checks import check_ledger
 from ledger.clock import posting_time
+from ledger.idempotency import fingerprint
 from ledger.models import Account, Entry, IdempotencyKey, Transaction
 from ledger.tests.api import error_of
 from ledger.tests.factories import UserFactory, account_for, balance_of, ledger_rows
@@ -255,6 +256,9 @@ def test_the_stored_key_holds_no_card_data(merchant, card):
     merchant.post(PAYMENTS, card_data(card), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
 
     row = IdempotencyKey.objects.get()
+    # the request's fingerprint leaves the card data out: a hash of a PAN could be searched for
+    payment = {"amount": 1_250, "merchant": "Corner Coffee"}
+    assert row.fingerprint == fingerprint(method="POST", path=PAYMENTS, body=payment)
     stored = f"{row.fingerprint} {row.response_body} {row.scope}"
     assert card.pan not in stored and card.pan[-4:] not in str(row.response_body)
     assert "cvc" not in str(row.response_body) and "pan" not in str(row.response_body)
