@@ -29,6 +29,7 @@ from cards.serializers import (
 from core import ratelimit
 from core.clients import client_address
 from core.errors import ValidationFailed
+from core.pages import show_refusal
 from core.schema import bank_errors
 from core.viewset_pages import PageMixin
 from ledger.idempotency import Idempotency
@@ -98,8 +99,11 @@ class CardViewSet(
         }
 
     def page_refusal(self, error: ValidationFailed) -> dict | None:
-        if self.action not in ("create", "partial_update") or not hasattr(self, "bound_form"):
+        form = getattr(self, "bound_form", None)
+        if self.action not in ("create", "partial_update") or form is None:
             return None
+        if form.is_valid():  # the form passed, the service refused (a limit above the maximum)
+            show_refusal(form, error)
         data: dict = {}
         data.update(self.page_context(data))
         return data
