@@ -2,7 +2,10 @@
 (`core/viewset_pages.py`). On a page, the issue and limit forms are typed in the account's
 currency and parsed by the page's forms; the service they call is the API's."""
 
+import uuid
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.shortcuts import redirect
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -42,6 +45,7 @@ DECLINED = (
     "wrong expiry or wrong CVC, indistinguishable), `card_inactive` (card or account frozen, "
     "closed or cancelled), `card_expired`, `insufficient_funds` or `limit_exceeded`."
 )
+ISSUE_TOKEN_TTL = 24 * 3600  # seconds
 PAGE_DONE = {
     "freeze": "Your card is frozen. Payments with it are declined until you unfreeze it.",
     "unfreeze": "Your card is active again.",
@@ -86,6 +90,7 @@ class CardViewSet(
             accounts = {str(a.pk): a for a in accounts_for(self.request.user)}
             return {
                 "issue_form": getattr(self, "bound_form", None) or self._issue_form(),
+                "issue_token": uuid.uuid4().hex,
                 "rows": [
                     {"card": row, "account": accounts[str(row["account"])]} for row in results
                 ],
@@ -115,6 +120,19 @@ class CardViewSet(
             raise _form_errors(form)
         return {k: v for k, v in form.cleaned_data.items() if v is not None}
 
+    def _once(self, request: Request) -> None:
+        """The page's issue form carries a one-time token: sending it again (a reload of the
+        page that showed the number) issues no second card. The number itself cannot be shown
+        again, so the answer says so instead. Only the token is kept, in the shared cache."""
+        token = str(request.data.get("issue_token", ""))[:64]
+        if not token or not cache.add(f"card-issue:{request.user.pk}:{token}", 1, ISSUE_TOKEN_TTL):
+            self.bound_form.add_error(
+                None,
+                "This form was already sent and its card issued; its number was shown once. "
+                "To get another card, use this form again.",
+            )
+            raise _form_errors(self.bound_form)
+
     def _done(self, request: Request, card: Card) -> Response:
         if self.is_page:
             messages.success(request._request, PAGE_DONE[self.action])
@@ -138,6 +156,7 @@ class CardViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         if self.is_page:
             v = self._page_input(self._issue_form(request.data))
+            self._once(request)
         else:
             s = CardIssueInput(data=request.data)
             s.is_valid(raise_exception=True)

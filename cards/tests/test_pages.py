@@ -1,6 +1,7 @@
 """The cards pages: the cards viewset mounted again as pages (core/viewset_pages.py)."""
 
 import re
+import uuid
 
 import pytest
 
@@ -47,7 +48,10 @@ def test_the_page_lists_your_cards_masked_with_brand_expiry_status_and_limit(
 
 
 def test_issuing_on_the_page_shows_the_number_and_cvc_once(browser, account):
-    response = browser.post("/cards/", {"account": str(account.pk), "daily_limit": "250.00"})
+    response = browser.post(
+        "/cards/",
+        {"issue_token": uuid.uuid4().hex, "account": str(account.pk), "daily_limit": "250.00"},
+    )
 
     assert response.status_code == 201
     html = response.content.decode()
@@ -62,7 +66,12 @@ def test_issuing_on_the_page_shows_the_number_and_cvc_once(browser, account):
 
 
 def test_issuing_without_a_limit_takes_the_default(browser, account, settings):
-    assert browser.post("/cards/", {"account": str(account.pk)}).status_code == 201
+    assert (
+        browser.post(
+            "/cards/", {"issue_token": uuid.uuid4().hex, "account": str(account.pk)}
+        ).status_code
+        == 201
+    )
     assert Card.objects.get().daily_limit == settings.CARD_DAILY_LIMIT_DEFAULT
 
 
@@ -72,7 +81,10 @@ def test_issuing_without_a_limit_takes_the_default(browser, account, settings):
      ("100000.00", "from 1 to")],
 )  # fmt: skip
 def test_a_bad_limit_is_shown_beside_the_field(browser, account, limit, message):
-    response = browser.post("/cards/", {"account": str(account.pk), "daily_limit": limit})
+    response = browser.post(
+        "/cards/",
+        {"issue_token": uuid.uuid4().hex, "account": str(account.pk), "daily_limit": limit},
+    )
 
     assert response.status_code == 400
     assert "cards/list.html" in templates_of(response)
@@ -84,7 +96,12 @@ def test_someone_elses_or_a_frozen_account_cannot_get_a_card(browser, customer):
     stranger = account_for(UserFactory())
     frozen = frozen_account(holder=customer.holder)
 
-    assert browser.post("/cards/", {"account": str(stranger.pk)}).status_code == 400
+    assert (
+        browser.post(
+            "/cards/", {"issue_token": uuid.uuid4().hex, "account": str(stranger.pk)}
+        ).status_code
+        == 400
+    )
     page = browser.get("/cards/").content.decode()
     assert str(frozen.pk) not in page and str(stranger.pk) not in page
     assert not Card.objects.exists()
@@ -183,3 +200,19 @@ def test_a_freeze_from_the_page_needs_the_csrf_token(customer):
     assert strict.post(f"/cards/{issued.card.pk}/freeze/").status_code == 403
     services.freeze_card(card=issued.card)  # the service itself still works
     assert Card.objects.get().status == "frozen"
+
+
+def test_sending_the_issue_form_again_issues_no_second_card(browser, account):
+    form = {"account": str(account.pk), "issue_token": uuid.uuid4().hex}
+    assert browser.post("/cards/", form).status_code == 201
+
+    again = browser.post("/cards/", form)
+
+    assert again.status_code == 400 and "already sent" in again.content.decode()
+    assert Card.objects.count() == 1
+    assert "card-pan" not in again.content.decode()
+
+
+def test_the_issue_form_without_its_token_issues_nothing(browser, account):
+    assert browser.post("/cards/", {"account": str(account.pk)}).status_code == 400
+    assert not Card.objects.exists()
