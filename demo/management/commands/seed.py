@@ -35,6 +35,8 @@ from tqdm import tqdm
 
 from accounts.models import User
 from accounts.services import register_customer, update_profile
+from cards.models import Card
+from cards.services import issue_card
 from core.errors import BankError
 from ledger import services
 from ledger.clock import posting_time
@@ -210,6 +212,7 @@ class Command(BaseCommand):
         else:
             postings = self._history(people, businesses, staff) if people else []
         refused = self._post(postings)
+        self._demo_card()
 
         if people or postings:
             self._say(
@@ -221,6 +224,17 @@ class Command(BaseCommand):
         else:
             self._say("The demo bank is already seeded; nothing to do.")
         self._print_logins(users)
+
+    def _demo_card(self) -> None:
+        """A debit card on the demo login's first active account, once. Its number and CVC
+        are not printed (nor kept anywhere): the cards page issues one to see them."""
+        demo = User.objects.filter(email=DEMO_EMAIL).first()
+        if demo is None or Card.objects.held_by(demo).exists():
+            return
+        account = Account.objects.held_by(demo).filter(status=Account.Status.ACTIVE).first()
+        if account is not None:
+            issue_card(owner=demo, account_id=account.pk)
+            self._say("Issued a debit card to the demo login (its number is not shown).")
 
     # --- people ---------------------------------------------------------------------------
 
