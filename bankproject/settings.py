@@ -336,6 +336,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # Two models' `status` fields with different choices: each enum named for its model.
+    "ENUM_NAME_OVERRIDES": {"CardStatusEnum": "cards.models.Card.Status"},
 }
 
 # THROTTLE_RATES_OFF=1 switches the API's throttles off (a rate of None never throttles): for

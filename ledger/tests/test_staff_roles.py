@@ -317,7 +317,8 @@ def test_each_role_may_exactly_its_actions(role, actions):
 def test_auditor_holds_every_view_permission_of_the_bank_and_nothing_else():
     auditor = Group.objects.get(name="auditor")
     bank = Permission.objects.filter(
-        content_type__app_label__in=["accounts", "audit", "ledger"], codename__startswith="view_"
+        content_type__app_label__in=["accounts", "audit", "ledger", "cards"],
+        codename__startswith="view_",
     )
 
     assert set(auditor.permissions.all()) == set(bank)
@@ -337,12 +338,16 @@ def test_roles_migration_is_idempotent():
     teller.permissions.add(Permission.objects.get(codename="change_status"))  # drift by hand
 
     approvals = importlib.import_module("ledger.migrations.0006_approval_request_roles")
+    cards = importlib.import_module("cards.migrations.0002_card_roles")
     state_apps = (
-        MigrationLoader(connection).project_state(("ledger", "0006_approval_request_roles")).apps
+        MigrationLoader(connection)
+        .project_state([("ledger", "0006_approval_request_roles"), ("cards", "0002_card_roles")])
+        .apps
     )
     editor = SimpleNamespace(connection=connection)  # forward reads only its alias
     for _twice in range(2):
         roles.forward(state_apps, editor)
         approvals.forward(state_apps, editor)
+        cards.forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before
