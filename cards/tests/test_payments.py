@@ -396,3 +396,11 @@ def test_history_names_the_merchant_and_transfers_leave_card_payments_out(custom
     assert payment["counterparty"] == {"name": "Bakery & Sons", "account_number": None}
     assert payment["description"] == "Bakery & Sons"
     assert client.get("/api/v1/transfers/").json()["results"] == []
+
+
+def test_a_merchant_over_140_characters_is_a_400_even_padded_with_spaces(merchant, card):
+    response = merchant.post(
+        PAYMENTS, card_data(card, merchant="  " + "m" * 139 + "  "), format="json"
+    )
+
+    assert "merchant" in error_of(response, 400, "validation_error")
