@@ -12,7 +12,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.errors import EmailTakenError, InvalidTokenError, WeakPasswordError
 from accounts.models import Holder, User, UserManager
 from accounts.tokens import FAMILY, SESSION_VERSION, ReusedTokenError, SessionRefreshToken
+from audit import services as audit
+from audit.models import AuditRecord
 from core.authentication import forget_user, mark_families_revoked
+from core.errors import ValidationFailed
 
 
 def check_password_strength(*, password: str, email: str, first_name: str, last_name: str) -> None:
@@ -177,8 +180,19 @@ def logout(*, refresh: str, everywhere: bool = False) -> None:
 
 
 @transaction.atomic
-def deactivate_user(*, user: User) -> User:
-    """Staff: the user can no longer sign in, and every session ends (accounts/signals.py)."""
+def deactivate_user(*, user: User, by: User | None = None, reason: str = "") -> User:
+    """Staff: the user can no longer sign in, and every session ends (accounts/signals.py).
+    A person (`by`) gives a reason, kept in the audit record with the deactivation."""
+    if by is not None and not reason.strip():
+        raise ValidationFailed({"reason": ["A reason is required for every staff action."]})
     user.is_active = False
     user.save(update_fields=["is_active"])
+    audit.record(
+        actor=by,
+        action=AuditRecord.Action.DEACTIVATE,
+        target_type=AuditRecord.Target.USER,
+        target_id=user.pk,
+        target_label=user.email,
+        reason=reason or "Deactivated by the bank's own process",
+    )
     return user

@@ -9,7 +9,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
     Seen by whoever holds `audit.view_auditrecord` (auditors, back office)."""
 
     list_display = ["created_at", "actor", "action", "target_type", "target_label", "reason"]
-    list_filter = ["action", "target_type"]
+    list_filter = ["action", "target_type", "created_at"]
     search_fields = ["=target_id", "target_label", "actor__email", "reason", "=request_id"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"

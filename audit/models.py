@@ -23,10 +23,14 @@ class AuditRecord(models.Model):
         REVERSE = "reverse"
         REQUEST_APPROVAL = "request_approval"  # above the limit: nothing posted yet
         APPROVE = "approve"
+        REJECT = "reject"
+        EXPIRE = "expire"  # a pending request past its lifetime, seen by a decision
+        DEACTIVATE = "deactivate"  # a user who can no longer sign in
 
     class Target(models.TextChoices):
         ACCOUNT = "account"
         TRANSACTION = "transaction"
+        USER = "user"
         CARD = "card"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

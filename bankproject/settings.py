@@ -57,7 +57,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bankproject.apps.BankAdminConfig",  # django.contrib.admin with the bank's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "core.middleware.ReplicaReadsMiddleware",
     "core.middleware.ApiExceptionMiddleware",
 ]
 
@@ -142,6 +143,30 @@ else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     _db["CONN_HEALTH_CHECKS"] = True
 _db["ATOMIC_REQUESTS"] = False  # services own the transaction boundary
+
+# A PostgreSQL streaming replica for the read-only selectors (history, lists, the dashboard):
+# core/db_router.py says which reads may go there and when they go to the primary instead.
+# Unset (the default): no `replica` alias, no router, every read on the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    _replica = DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    if _replica["ENGINE"] != "django.db.backends.sqlite3":
+        _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)  # a dead host waits 2 s
+        _replica["CONN_MAX_AGE"] = _db.get("CONN_MAX_AGE", 0)
+    _replica["ATOMIC_REQUESTS"] = False
+    # core.db_router probes the replica itself at the start of each read-only request (a
+    # health check of its own that also measures the lag), so Django's would be a second one.
+    _replica["CONN_HEALTH_CHECKS"] = False
+    _replica["TEST"] = {"MIRROR": "default"}  # tests never create or flush a database on it
+    DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]
+# Reads go to the primary when the replica is further behind than this (seconds)...
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+# ...and a user's reads go to the primary after their write until the replica has replayed
+# it (its WAL position), for at most this long, after which the lag bound alone decides.
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=60)
+# After the replica failed to answer, the primary serves every read this long before a
+# request tries the replica again (a down replica costs one connection attempt per period).
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -353,8 +378,15 @@ if THROTTLE_RATES_OFF:
 
 # --- Bank ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
-# Four eyes: a staff deposit or withdrawal above this (minor units) needs a second person.
+# Four eyes: a staff deposit, withdrawal or reversal above this (minor units) needs a second
+# person. APPROVAL_LIMITS sets it per currency (minor units of that currency, as a currency's
+# unit differs: 1,000,000 is 10,000.00 EUR but 1,000,000 JPY), e.g. `JPY=100000000,GBP=800000`;
+# a currency not named there uses APPROVAL_LIMIT.
 APPROVAL_LIMIT = env.int("APPROVAL_LIMIT", default=1_000_000)
+APPROVAL_LIMITS: dict[str, int] = {
+    currency.strip().upper(): int(limit)
+    for currency, limit in env.dict("APPROVAL_LIMITS", default={}).items()
+}
 
 # --- Cards (cards/keys.py) -----------------------------------------------------------------
 # The bank's BIN (the first six digits of its cards' numbers), the keys of the PAN fingerprint

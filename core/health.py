@@ -6,6 +6,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.db_router import replica_status
+
 
 @never_cache
 @require_GET
@@ -37,10 +39,13 @@ def _check_migrations() -> str:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for traffic: the database answers and every migration is applied."""
+    """Ready for traffic: the database answers and every migration is applied. A read replica,
+    when there is one, is reported but never fatal: without it the primary serves its reads."""
     checks = {"database": _check_database()}
     checks["migrations"] = _check_migrations() if checks["database"] == "ok" else "unavailable"
     ready = all(result == "ok" for result in checks.values())
+    if (replica := replica_status()) is not None:
+        checks["replica"] = replica
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,

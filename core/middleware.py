@@ -14,6 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django_structlog.signals import bind_extra_request_metadata
 
 from core.clients import client_address
+from core.db_router import note_write, replica_configured, replica_reads
 from core.errors import RequestTooLarge, envelope
 
 logger = structlog.get_logger(__name__)
@@ -104,6 +105,31 @@ class CommonMiddleware(DjangoCommonMiddleware):
         if request.path_info.startswith("/api/"):
             return False
         return super().should_redirect_with_slash(request)
+
+
+class ReplicaReadsMiddleware:
+    """With a read replica (core/db_router.py): a safe request (GET, HEAD, OPTIONS) lets its
+    read-only selectors read the replica; after an unsafe one by a signed-in user, that
+    user's reads go to the primary until the replica has replayed what they wrote. Placed
+    after authentication (the portal's user) and around the views (DRF sets the API's user on
+    the request). Without a replica it does nothing."""
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not replica_configured():
+            return self.get_response(request)
+        if request.method in self.SAFE_METHODS:
+            with replica_reads():
+                return self.get_response(request)
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            note_write(user)
+        return response
 
 
 class ApiExceptionMiddleware:

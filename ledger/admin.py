@@ -9,6 +9,7 @@ never one's own account, the approval limit) are the services'."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,6 +27,7 @@ from ledger.models import (
     ApprovalRequest,
     Entry,
     IdempotencyKey,
+    LedgerCheckRun,
     Transaction,
 )
 from ledger.permissions import may
@@ -107,8 +109,39 @@ def ask_reason(model_admin, request, queryset, form: ReasonForm, label: str, *, 
 
 class StatusChangeInline(ReadOnlyInline):
     model = AccountStatusChange
+    verbose_name_plural = "status history"
     fields = ["created_at", "from_status", "to_status", "reason", "changed_by"]
     readonly_fields = fields
+
+
+LATEST_ENTRIES = 20
+
+
+class LatestEntriesFormSet(BaseInlineFormSet):
+    def get_queryset(self):  # the account's newest entries only: a history can be long
+        return super().get_queryset().order_by("-created_at", "-id")[:LATEST_ENTRIES]
+
+
+class LatestEntriesInline(ReadOnlyInline):
+    model = Entry
+    fk_name = "account"
+    formset = LatestEntriesFormSet
+    verbose_name_plural = f"latest {LATEST_ENTRIES} entries (all of them: Entries, by account)"
+    fields = ["created_at", "kind", "amount", "balance_after", "counterparty", "transaction"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("transaction", "counterparty")
+
+    @admin.display(description="Kind")
+    def kind(self, entry: Entry) -> str:
+        return entry.transaction.kind
+
+
+def number_search(search_term: str) -> str:
+    """An account number as people type it ("12 3456-7890"): the stored form has neither."""
+    compact = search_term.replace(" ", "").replace("-", "")
+    return compact if compact.isdigit() else search_term
 
 
 @admin.register(Account)
@@ -132,12 +165,13 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
         "type",
         "currency",
         "balance_display",
+        "available_balance_display",
         "status",
         "created_at",
         "money_links",
     ]
     fields = [*readonly_fields[:-1], "nickname", "money_links"]
-    inlines = [StatusChangeInline]
+    inlines = [StatusChangeInline, LatestEntriesInline]
     actions = ["freeze_selected", "unfreeze_selected", "close_selected"]
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -151,7 +185,15 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="Balance", ordering="balance")
     def balance_display(self, account: Account) -> str:
-        return format_money(account.balance, account.currency)
+        # The bank's own accounts: their row plus their shards (a query each, one per currency).
+        return format_money(account.ledger_balance(), account.currency)
+
+    @admin.display(description="Available balance")
+    def available_balance_display(self, account: Account) -> str:
+        return format_money(account.available_balance, account.currency)
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, number_search(search_term))
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
@@ -209,7 +251,7 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
             else:
                 amount = format_money(form.cleaned_data["amount"], account.currency)
                 if isinstance(result, ApprovalRequest):
-                    self.message_user(
+                    self.message_user(  # the API's 202: nothing posted yet
                         request,
                         f"{amount} is above the approval limit: nothing was posted; approval "
                         f"request {result.pk} waits for a second person.",
@@ -281,13 +323,26 @@ class EntryInline(ReadOnlyInline):
 @admin.register(Transaction)
 class TransactionAdmin(StaffActionsMixin, ReadOnlyAdmin):
     list_display = ["id", "kind", "description", "initiated_by", "created_at"]
-    list_filter = ["kind"]
+    list_filter = ["kind", ("entries__currency", admin.AllValuesFieldListFilter), "created_at"]
     search_fields = ["=id", "description", "entries__account__number"]
     list_select_related = ["initiated_by"]
-    readonly_fields = ["id", "kind", "description", "initiated_by", "reverses", "created_at"]
+    readonly_fields = [
+        "id",
+        "kind",
+        "description",
+        "initiated_by",
+        "approved_by",
+        "reverses",
+        "created_at",
+    ]
     inlines = [EntryInline]
     actions = ["reverse_selected"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="Approved by (four eyes)")
+    def approved_by(self, txn: Transaction) -> str:
+        approval = ApprovalRequest.objects.filter(transaction=txn).first()
+        return str(approval.decided_by) if approval else "-"
 
     @admin.action(
         description="Reverse selected transactions (a new, opposite transaction)",
@@ -299,16 +354,25 @@ class TransactionAdmin(StaffActionsMixin, ReadOnlyAdmin):
             if form.is_valid():
                 for original in queryset:
                     try:
-                        services.reverse(
+                        result = services.reverse(
                             original=original,
                             initiated_by=request.user,
                             reason=form.cleaned_data["reason"],
                         )
-                        self.message_user(request, f"Reversed {original.id}.", messages.SUCCESS)
                     except BankError as error:
                         self.message_user(
                             request, f"{original.id}: {error.message}", messages.ERROR
                         )
+                        continue
+                    if isinstance(result, ApprovalRequest):
+                        self.message_user(
+                            request,
+                            f"{original.id} is above the approval limit: nothing was posted; "
+                            f"approval request {result.pk} waits for a second person.",
+                            messages.WARNING,
+                        )
+                    else:
+                        self.message_user(request, f"Reversed {original.id}.", messages.SUCCESS)
                 return None
         else:
             form = ReasonForm()
@@ -318,8 +382,13 @@ class TransactionAdmin(StaffActionsMixin, ReadOnlyAdmin):
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "account", "amount", "currency", "balance_after", "transaction"]
-    list_filter = ["currency"]
+    list_filter = ["transaction__kind", "currency", "created_at"]
+    date_hierarchy = "created_at"
     search_fields = ["account__number", "=transaction__id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, number_search(search_term))
+
     list_select_related = ["account", "transaction"]
     readonly_fields = [
         "id",
@@ -348,25 +417,150 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     ]
 
 
+class ApprovalStateFilter(admin.SimpleListFilter):
+    """The status a person sees: a pending request past its lifetime is expired."""
+
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return ApprovalRequest.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ApprovalRequest.Status.values:
+            return queryset.with_status(self.value())
+        return queryset
+
+
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyAdmin):
-    """Requests above the approval limit; deciding them comes with the approvals API."""
+    """Four eyes: what waits for a second person first. An approver decides one request on
+    its page (Approve, or Reject with a reason), through the services the API calls."""
 
-    list_display = ["created_at", "kind", "account", "amount", "currency", "status", "requested_by"]
-    list_filter = ["status", "kind"]
+    list_display = [
+        "created_at",
+        "kind",
+        "account",
+        "amount_display",
+        "state",
+        "requested_by",
+        "decided_by",
+        "decide_links",
+    ]
+    list_filter = [ApprovalStateFilter, "kind", "currency"]
     search_fields = ["=id", "account__number", "requested_by__email"]
-    list_select_related = ["account", "requested_by"]
+    list_select_related = ["account", "requested_by", "decided_by"]
     readonly_fields = [
         "id",
         "kind",
         "account",
-        "amount",
-        "currency",
+        "amount_display",
         "description",
-        "status",
+        "state",
         "requested_by",
-        "decided_by",
         "created_at",
-        "decided_at",
         "expires_at",
+        "reverses",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "transaction",
+        "decide_links",
     ]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return ApprovalRequest.objects.open_first()  # annotated before any ordering by `waits`
+
+    def get_ordering(self, request):
+        return ["waits", "-created_at", "-id"]  # open_first's, unless a column is clicked
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, approval: ApprovalRequest) -> str:
+        return format_money(approval.amount, approval.currency)
+
+    @admin.display(description="Status")
+    def state(self, approval: ApprovalRequest) -> str:
+        return approval.current_status
+
+    @admin.display(description="Decide")
+    def decide_links(self, approval: ApprovalRequest) -> str:
+        if approval.pk is None or approval.current_status != ApprovalRequest.Status.PENDING:
+            return "-"
+        return format_html(
+            '<a class="button" href="{}">Approve</a> <a class="button" href="{}">Reject</a>',
+            reverse("admin:ledger_approvalrequest_approve", args=[approval.pk]),
+            reverse("admin:ledger_approvalrequest_reject", args=[approval.pk]),
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<uuid:approval_id>/approve/",
+                self.admin_site.admin_view(self.decide_view),
+                {"decision": "approve"},
+                name="ledger_approvalrequest_approve",
+            ),
+            path(
+                "<uuid:approval_id>/reject/",
+                self.admin_site.admin_view(self.decide_view),
+                {"decision": "reject"},
+                name="ledger_approvalrequest_reject",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def decide_view(self, request: HttpRequest, approval_id, decision: str):
+        """A page that shows the request and asks to confirm (approve) or why (reject)."""
+        if not may(request.user, "approve"):
+            raise PermissionDenied
+        approval = get_object_or_404(
+            ApprovalRequest.objects.select_related("account", "requested_by"), pk=approval_id
+        )
+        data = request.POST if request.method == "POST" else None
+        form = ReasonForm(data) if decision == "reject" else forms.Form(data)
+        if request.method == "POST" and form.is_valid():
+            try:
+                if decision == "approve":
+                    txn = services.approve_request(approval=approval, by=request.user)
+                    done = f"Approved: posted transaction {txn.pk}."
+                else:
+                    services.reject_request(
+                        approval=approval, by=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    done = "Rejected: nothing was posted."
+            except BankError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+            return HttpResponseRedirect(
+                reverse("admin:ledger_approvalrequest_change", args=[approval.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{decision.title()} · {approval.kind} of "
+            f"{format_money(approval.amount, approval.currency)}",
+            "approval": approval,
+            "form": form,
+            "opts": self.model._meta,
+            "decision": decision,
+        }
+        return TemplateResponse(request, "admin/ledger/decide_form.html", context)
+
+
+@admin.register(LedgerCheckRun)
+class LedgerCheckRunAdmin(ReadOnlyAdmin):
+    """Every `manage.py ledger_check` run and what it found."""
+
+    list_display = ["started_at", "ok", "problem_count", "transactions", "entries", "accounts"]
+    list_filter = ["ok", "started_at"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "ok",
+        "transactions",
+        "entries",
+        "accounts",
+        "report",
+    ]
+    fields = readonly_fields

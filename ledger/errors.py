@@ -51,3 +51,15 @@ class OwnAccountError(BankError):
     code = "permission_denied"
     http_status = status.HTTP_403_FORBIDDEN
     message = "Nobody may do a staff action on an account they hold."
+
+
+class OwnRequestError(BankError):
+    """Four eyes: the person who asked for a movement above the limit cannot approve it."""
+
+    code = "own_request"
+    message = "An approval request is decided by someone other than the person who made it."
+
+
+class ApprovalClosedError(BankError):
+    code = "approval_closed"
+    message = "This approval request is no longer pending: it was decided or has expired."

@@ -105,6 +105,14 @@ class Account(models.Model):
     def available_balance(self) -> int:
         return self.balance  # no holds yet: cards' authorisations would subtract here
 
+    def ledger_balance(self) -> int:
+        """The account's balance by the books: `balance` for a customer's account; for the
+        bank's own, `balance` plus its InternalBalance shards (one query)."""
+        if not self.is_internal:
+            return self.balance
+        shards = self.internal_shards.aggregate(total=models.Sum("amount"))["total"]
+        return self.balance + (shards or 0)
+
 
 class AccountStatusChange(models.Model):
     """Who froze, unfroze or closed an account, when and why. Append-only."""
@@ -167,7 +175,9 @@ class Entry(models.Model):
     """One leg of a transaction on one account, in signed minor units (+ credit, - debit).
 
     `balance_after` is the account's running balance after this entry, so history and
-    statements never re-sum the past. `counterparty` is the other leg's account (fixed at
+    statements never re-sum the past. The bank's own accounts keep none (NULL): they are
+    posted to without a lock (see InternalBalance), so no order of their entries is a
+    running order. `counterparty` is the other leg's account (fixed at
     posting), so a history line names who paid or was paid without reading other entries.
     """
 
@@ -179,8 +189,8 @@ class Entry(models.Model):
     )
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    balance_after = models.BigIntegerField()
-    created_at = models.DateTimeField()
+    balance_after = models.BigIntegerField(null=True, blank=True)  # NULL: the bank's own
+    created_at = models.DateTimeField()  # the database's clock after the posting's locks
 
     class Meta:
         verbose_name_plural = "entries"
@@ -195,14 +205,70 @@ class Entry(models.Model):
         return f"{self.amount:+d} {self.currency} on {self.account_id}"
 
 
+class InternalBalance(models.Model):
+    """One shard of a bank's own account's balance. Deposits, withdrawals and card payments
+    all touch the settlement account of their currency; had they all locked and updated its
+    one row, every such posting in the bank would queue on it. The bank's own accounts have no
+    balance check to protect, so `ledger.services.post` never locks them: it adds each
+    internal leg to one of `SHARDS` rows picked at random (an upsert, so a missing shard is
+    made), and concurrent postings rarely meet on the same row.
+
+    An internal account's balance is `Account.balance` (frozen at what it was before the
+    shards existed, so no data migration moved money) plus the sum of its shards:
+    `Account.ledger_balance()`, and what `ledger_check` proves against its entries."""
+
+    SHARDS = 16
+
+    account = models.ForeignKey(Account, models.PROTECT, related_name="internal_shards")
+    shard = models.PositiveSmallIntegerField()
+    amount = models.BigIntegerField(default=0)  # signed minor units
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "shard"], name="internal_balance_one_row_per_shard"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} shard {self.shard}: {self.amount:+d}"
+
+
+class ApprovalRequestQuerySet(models.QuerySet):
+    """Reads by the status a person sees (`current_status`): a pending request past its
+    `expires_at` is expired whether or not a decision has stored that yet."""
+
+    def with_status(self, status: str) -> "ApprovalRequestQuerySet":
+        now = timezone.now()
+        pending = Q(status=ApprovalRequest.Status.PENDING)
+        if status == ApprovalRequest.Status.PENDING:
+            return self.filter(pending, expires_at__gt=now)
+        if status == ApprovalRequest.Status.EXPIRED:
+            return self.filter(Q(status=status) | (pending & Q(expires_at__lte=now)))
+        return self.filter(status=status)
+
+    def open_first(self) -> "ApprovalRequestQuerySet":
+        """The back office's order: what still waits for a decision first, newest first."""
+        waiting = Q(status=ApprovalRequest.Status.PENDING, expires_at__gt=timezone.now())
+        return self.annotate(
+            waits=models.Case(
+                models.When(waiting, then=models.Value(0)),
+                default=models.Value(1),
+                output_field=models.IntegerField(),
+            )
+        ).order_by("waits", "-created_at", "-id")
+
+
 class ApprovalRequest(models.Model):
-    """A person's deposit or withdrawal above APPROVAL_LIMIT, waiting for a second person (four
-    eyes). Nothing is posted when it is made; an approver's decision (the approvals API, a
-    later issue) posts it through the same service, with the rules checked again then."""
+    """A person's deposit, withdrawal or reversal above the approval limit, waiting for a
+    second person (four eyes). Nothing is posted when it is made; an approver's decision posts
+    it through the same service, with the rules checked again then, and links the posting
+    (`transaction`): who approved a transaction is its request's `decided_by`."""
 
     class Kind(models.TextChoices):
         DEPOSIT = "deposit"
         WITHDRAWAL = "withdrawal"
+        REVERSAL = "reversal"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -224,17 +290,39 @@ class ApprovalRequest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
+    # a reversal's original; the account above is the customer's side the reversal debits
+    reverses = models.ForeignKey(
+        Transaction, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # what the approval posted
+    transaction = models.OneToOneField(
+        Transaction, models.PROTECT, null=True, blank=True, related_name="approval"
+    )
+    decision_reason = models.CharField(max_length=500, blank=True)  # why it was rejected
+
+    objects = ApprovalRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="approval_amount_positive"),
             models.CheckConstraint(
-                condition=Q(kind__in=["deposit", "withdrawal"]), name="approval_kind_valid"
+                condition=Q(kind__in=["deposit", "withdrawal", "reversal"]),
+                name="approval_kind_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "approved", "rejected", "expired"]),
                 name="approval_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="approval_reversal_names_original",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="approved", transaction__isnull=False, decided_by__isnull=False)
+                | (~Q(status="approved") & Q(transaction__isnull=True)),
+                name="approval_approved_iff_posted",
             ),
         ]
 
@@ -247,6 +335,30 @@ class ApprovalRequest(models.Model):
         if self.status == self.Status.PENDING and self.expires_at <= timezone.now():
             return self.Status.EXPIRED
         return self.status
+
+
+class LedgerCheckRun(models.Model):
+    """One run of `manage.py ledger_check` and what it found, so the back office's front page
+    can show the last proof of the books. Written by the command, never edited."""
+
+    id = models.BigAutoField(primary_key=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    transactions = models.BigIntegerField()
+    entries = models.BigIntegerField()
+    accounts = models.BigIntegerField()
+    report = models.JSONField(default=dict)  # check -> the problems it listed
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"ledger check {self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"
+
+    @property
+    def problem_count(self) -> int:
+        return sum(len(problems) for problems in self.report.values())
 
 
 class IdempotencyKey(models.Model):

@@ -1,5 +1,9 @@
 """User-scoped reads of the ledger. A customer reaches entries and transfers only through
-their own accounts."""
+their own accounts.
+
+The read-only ones (a customer's accounts, history, transfers, the dashboard's) read
+`.using(read_db(user))`: the replica when core/db_router.py allows it, else the primary. The
+ones a write depends on (the payee, the staff's account) always read the primary."""
 
 from datetime import datetime
 from uuid import UUID
@@ -7,13 +11,15 @@ from uuid import UUID
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
+from core.db_router import read_db, same_db
 from core.errors import NotFound
-from ledger.models import Account, Entry, Transaction
+from ledger.models import Account, ApprovalRequest, Entry, LedgerCheckRun, Transaction
+from ledger.permissions import may
 
 
 def accounts_for(user: User) -> QuerySet[Account]:
     """The caller's own accounts: the only accounts a customer can address by id."""
-    return Account.objects.held_by(user)
+    return Account.objects.held_by(user).using(read_db(user))
 
 
 def account_get(*, user: User, id: UUID) -> Account:
@@ -43,7 +49,7 @@ def entries_for(
     account: Account, *, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[Entry]:
     """An account's history, newest first; `until` is exclusive."""
-    entries = Entry.objects.filter(account=account)
+    entries = Entry.objects.using(same_db(account)).filter(account=account)
     if since is not None:
         entries = entries.filter(created_at__gte=since)
     if until is not None:
@@ -59,9 +65,8 @@ def transfers_for(user: User) -> QuerySet[Entry]:
     A transfer between two of the user's own accounts shows once, as sent: its credit leg
     is left out."""
     return (
-        Entry.objects.filter(
-            account__holder__user=user, transaction__kind=Transaction.Kind.TRANSFER
-        )
+        Entry.objects.using(read_db(user))
+        .filter(account__holder__user=user, transaction__kind=Transaction.Kind.TRANSFER)
         .exclude(Q(amount__gt=0) & Q(counterparty__holder__user=user))
         .select_related("transaction", "account", "counterparty__holder")
         .order_by("-created_at", "-id")
@@ -77,7 +82,8 @@ def transfer_get(*, user: User, id: UUID) -> Entry:
 def recent_entries_for(user: User, *, limit: int = 10) -> list[Entry]:
     """The newest entries across all of the user's accounts, for the dashboard."""
     return list(
-        Entry.objects.filter(account__holder__user=user)
+        Entry.objects.using(read_db(user))
+        .filter(account__holder__user=user)
         .select_related("account", "transaction", "counterparty__holder")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -88,21 +94,61 @@ def balance_points(
 ) -> dict[UUID, tuple[int, list[tuple[datetime, int]]]]:
     """For each account (already the caller's, from `accounts_for`): its balance when `since`
     began and every (time, balance_after) from then on, oldest first. Two queries in all."""
+    if not accounts:
+        return {}
     ids = [account.pk for account in accounts]
+    db = same_db(accounts[0])  # where the caller read them: one server for the whole page
     before = Entry.objects.filter(account=OuterRef("pk"), created_at__lt=since).order_by(
         "-created_at", "-id"
     )
     opening = dict(
-        Account.objects.filter(pk__in=ids)
+        Account.objects.using(db)
+        .filter(pk__in=ids)
         .annotate(opening=Subquery(before.values("balance_after")[:1]))
         .values_list("pk", "opening")
     )
     points: dict[UUID, list[tuple[datetime, int]]] = {pk: [] for pk in ids}
     rows = (
-        Entry.objects.filter(account_id__in=ids, created_at__gte=since)
+        Entry.objects.using(db)
+        .filter(account_id__in=ids, created_at__gte=since)
         .order_by("created_at", "id")
         .values_list("account_id", "created_at", "balance_after")
     )
     for account_id, created_at, balance_after in rows:
         points[account_id].append((created_at, balance_after))
     return {pk: (opening.get(pk) or 0, points[pk]) for pk in ids}
+
+
+# --- four eyes --------------------------------------------------------------------------------
+
+
+def approvals_for(user: User, *, status: str | None = None) -> QuerySet[ApprovalRequest]:
+    """The requests `user` may read: every one for an approver, their own for anyone else
+    (the teller who asked), none for a customer. `status` as a person sees it."""
+    requests = ApprovalRequest.objects.select_related("account")
+    if not (user.is_authenticated and user.is_staff):
+        return requests.none()
+    if not may(user, "approve"):
+        requests = requests.filter(requested_by=user)
+    if status is not None:
+        requests = requests.with_status(status)
+    return requests.order_by("-created_at", "-id")
+
+
+def approval_get(*, user: User, id: UUID) -> ApprovalRequest:
+    if request := approvals_for(user).filter(id=id).first():
+        return request
+    raise NotFound()  # another teller's request does not exist for you
+
+
+# --- the back office's front page --------------------------------------------------------------
+
+
+def needs_attention() -> dict:
+    """What the admin's front page shows staff first: what waits for a second person, which
+    accounts are frozen, and the last proof of the books."""
+    return {
+        "pending_approvals": ApprovalRequest.objects.with_status("pending").count(),
+        "frozen_accounts": Account.objects.customer().filter(status=Account.Status.FROZEN).count(),
+        "last_ledger_check": LedgerCheckRun.objects.order_by("-started_at", "-id").first(),
+    }

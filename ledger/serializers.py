@@ -188,6 +188,10 @@ class ApprovalRequestOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class RejectInput(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
 # --- transfers --------------------------------------------------------------------------------
 
 

@@ -10,14 +10,16 @@ The posting's SQL (locks, inserts, balance updates, the idempotency completion) 
 
 The staff actions (deposit, withdraw, freeze, unfreeze, close, reverse) check the staff rules
 here, once, for every door (API, admin, commands): a person gives a reason, never acts on an
-account they hold, and moves at most APPROVAL_LIMIT alone (above it, deposit and withdraw
-make an ApprovalRequest and post nothing); each action writes its audit record in its own
-transaction. `initiated_by=None` is the bank's own process (the demo seed, tests' helpers,
+account they hold, and moves at most the approval limit of the currency alone (above it,
+deposit, withdraw and reverse make an ApprovalRequest and post nothing, until a second person
+approves it: `approve_request`, `reject_request`); each action writes its audit record in its
+own transaction. `initiated_by=None` is the bank's own process (the demo seed, tests' helpers,
 management commands), which no request reaches: no person, so no person's rules, but still
 an audit record."""
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
@@ -32,15 +34,24 @@ from ledger import clock, posting_sql
 from ledger.errors import (
     AccountInactiveError,
     AlreadyReversedError,
+    ApprovalClosedError,
     BalanceNotZeroError,
     CurrencyMismatchError,
     InsufficientFundsError,
     NotReversibleError,
     OwnAccountError,
+    OwnRequestError,
     SameAccountError,
 )
 from ledger.idempotency import Idempotency
-from ledger.models import Account, AccountStatusChange, ApprovalRequest, Entry, Transaction
+from ledger.models import (
+    Account,
+    AccountStatusChange,
+    ApprovalRequest,
+    Entry,
+    LedgerCheckRun,
+    Transaction,
+)
 from ledger.numbers import new_account_number
 
 Kind = Transaction.Kind
@@ -51,7 +62,9 @@ Leg = tuple[Account, int]  # (account, signed minor units)
 
 
 def settlement_account(currency: str) -> Account:
-    """The bank's own account for a currency: the other side of cash in and out."""
+    """The bank's own account for a currency: the other side of cash in and out. Postings
+    never lock it (`post` adds to its InternalBalance shards): pass it to `post` as a leg
+    without `lock_accounts`."""
     try:
         return Account.objects.get(type=Account.Type.INTERNAL, currency=currency)
     except Account.DoesNotExist:
@@ -100,7 +113,23 @@ def post(
     reverses: Transaction | None = None,
     idempotency: Idempotency | None = None,
 ) -> Transaction:
-    """Write one balanced transaction. The caller holds the locks on every leg's account."""
+    """Write one balanced transaction. The caller holds the locks on every leg's customer
+    account (the bank's own accounts need none: see below).
+
+    Its time is the database's, never this app server's: the latest `locked_at` of the legs'
+    accounts (`posting_sql.lock_accounts` and `lock_transfer_parties` read the database clock
+    after their locks are granted), or, for accounts locked some other way, the database clock
+    read now, still under the caller's locks. A posting that touches an account after another
+    waited for that one's commit, so its time is later: on every account, the order of
+    (created_at, id) is the order of posting, which `balance_after` and every history,
+    cursor, statement and chart rely on, with app servers' clocks hours apart. Only the demo
+    seed's `clock.posting_time` overrides it.
+
+    The bank's own (internal) accounts are not locked and their `Account.balance` row is not
+    written: each internal leg is added to one of the account's InternalBalance shards, and
+    its entry keeps no running balance (`balance_after` NULL). They have no balance check to
+    protect, and this way deposits, withdrawals and card payments do not all queue on the
+    settlement account of their currency."""
     legs = list(legs)
     totals: dict[str, int] = defaultdict(int)
     for account, amount in legs:
@@ -110,7 +139,7 @@ def post(
     if len(legs) < 2 or any(totals.values()):
         raise ValueError(f"Unbalanced transaction: {dict(totals)}")
 
-    now = clock.now()  # taken under the locks: entry order on an account is posting order
+    now = clock.posting_override() or _posting_time(legs)
     txn = Transaction(
         kind=kind,
         description=description,
@@ -120,7 +149,11 @@ def post(
     )
     entries = []
     for index, (account, amount) in enumerate(legs):
-        account.balance += amount
+        if account.is_internal:
+            balance_after = None
+        else:
+            account.balance += amount
+            balance_after = account.balance
         counterparty = legs[1 - index][0] if len(legs) == 2 else None
         entries.append(
             Entry(
@@ -129,20 +162,31 @@ def post(
                 counterparty=counterparty,
                 amount=amount,
                 currency=account.currency,
-                balance_after=account.balance,
+                balance_after=balance_after,
                 created_at=now,
             )
         )
     txn.posted_entries = entries  # in leg order, for the caller's response
-    writes = [
-        posting_sql.insert_rows([txn]),
-        posting_sql.insert_rows(entries),
-        *(posting_sql.add_to_balance(account.pk, amount) for account, amount in legs),
-    ]
+    writes = [posting_sql.insert_rows([txn]), posting_sql.insert_rows(entries)]
+    for account, amount in sorted(legs, key=lambda leg: leg[0].pk):  # shards in pk order too
+        if account.is_internal:
+            writes.append(posting_sql.add_to_internal_balance(account.pk, amount))
+        else:
+            writes.append(posting_sql.add_to_balance(account.pk, amount))
     if idempotency is not None:
         writes.append(idempotency.completion(txn))
     posting_sql.send(writes)  # one round trip on PostgreSQL for every write of the posting
     return txn
+
+
+def _posting_time(legs: list[Leg]) -> datetime:
+    """The database's time after the posting's locks (see `post`)."""
+    stamps = [
+        account.locked_at
+        for account, _ in legs
+        if not account.is_internal and getattr(account, "locked_at", None) is not None
+    ]
+    return max(stamps) if stamps else posting_sql.database_now()
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -197,9 +241,15 @@ def ensure_staff_rules(*, by: User | None, accounts: Iterable[Account], why: str
     _ensure_staff_rules(by=by, accounts=accounts, why=why, field=field)
 
 
-def _needs_approval(by: User | None, amount: int) -> bool:
-    """Four eyes: a person moving more than APPROVAL_LIMIT alone asks a second person."""
-    return by is not None and amount > settings.APPROVAL_LIMIT
+def approval_limit(currency: str) -> int:
+    """The most a person moves alone in `currency`, in its minor units: APPROVAL_LIMITS names
+    a currency's own, APPROVAL_LIMIT is every other's."""
+    return settings.APPROVAL_LIMITS.get(currency, settings.APPROVAL_LIMIT)
+
+
+def _needs_approval(by: User | None, amount: int, currency: str) -> bool:
+    """Four eyes: a person moving more than the limit alone asks a second person."""
+    return by is not None and amount > approval_limit(currency)
 
 
 def _request_approval(
@@ -210,6 +260,7 @@ def _request_approval(
     requested_by: User,
     description: str,
     idempotency: Idempotency | None,
+    reverses: Transaction | None = None,
 ) -> ApprovalRequest:
     """Instead of posting: the request an approver will decide, its audit record, and the
     idempotency key's answer (the 202), in the movement's own transaction."""
@@ -223,6 +274,7 @@ def _request_approval(
         requested_by=requested_by,
         created_at=now,
         expires_at=now + ApprovalRequest.LIFETIME,
+        reverses=reverses,
     )
     audit.record(
         actor=requested_by,
@@ -236,6 +288,7 @@ def _request_approval(
             "amount": amount,
             "currency": account.currency,
             "approval_request": str(request.pk),
+            **({"reverses": str(reverses.pk)} if reverses else {}),
         },
     )
     if idempotency is not None:
@@ -350,22 +403,25 @@ def _move_cash(
     initiated_by: User | None,
     description: str,
     idempotency: Idempotency | None,
+    approved_by: User | None = None,
 ) -> Transaction | ApprovalRequest:
     """Cash in (deposit) or out (withdrawal) against the bank's settlement account; above the
-    approval limit, an approval request instead, with nothing posted."""
+    approval limit, an approval request instead, with nothing posted. `approved_by`: the
+    second person whose approval of that request this posting is (no limit then)."""
     _ensure_staff_rules(by=initiated_by, accounts=[account], why=description, field="description")
+    _ensure_staff_rules(by=approved_by, accounts=[account], why=description, field="description")
     _begin(amount, idempotency)
     description = description or ("Cash deposit" if kind == Kind.DEPOSIT else "Cash withdrawal")
-    bank = settlement_account(account.currency)
-    locked = posting_sql.lock_accounts(account.pk, bank.pk)
-    account, bank = locked[account.pk], locked[bank.pk]
+    bank = settlement_account(account.currency)  # not locked: see `post`
+    account = posting_sql.lock_accounts(account.pk)[account.pk]
     if kind == Kind.DEPOSIT:
         ensure_can_receive(account, bank.currency)
         legs = [(bank, -amount), (account, amount)]
     else:
         ensure_can_send(account, amount)
         legs = [(account, -amount), (bank, amount)]
-    if _needs_approval(initiated_by, amount):  # the rules hold today; the approver's post rechecks
+    if approved_by is None and _needs_approval(initiated_by, amount, account.currency):
+        # the rules hold today; the approver's post checks them again
         return _request_approval(
             kind=kind,
             account=account,
@@ -388,7 +444,12 @@ def _move_cash(
         target_id=account.pk,
         target_label=str(account),
         reason=description,
-        details={"amount": amount, "currency": account.currency, "transaction": str(txn.id)},
+        details={
+            "amount": amount,
+            "currency": account.currency,
+            "transaction": str(txn.id),
+            **({"approved_by": str(approved_by.pk)} if approved_by else {}),
+        },
     )
     return txn
 
@@ -403,7 +464,7 @@ def deposit(
     idempotency: Idempotency | None = None,
 ) -> Transaction | ApprovalRequest:
     """Cash in: the bank's settlement account pays the customer's account. A person's deposit
-    above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest made instead."""
+    above the approval limit posts nothing and returns the ApprovalRequest made instead."""
     return _move_cash(
         kind=Kind.DEPOSIT,
         account=account,
@@ -424,7 +485,7 @@ def withdraw(
     idempotency: Idempotency | None = None,
 ) -> Transaction | ApprovalRequest:
     """Cash out: the customer's account pays the bank's settlement account. A person's
-    withdrawal above APPROVAL_LIMIT posts nothing and returns the ApprovalRequest instead."""
+    withdrawal above the approval limit posts nothing and returns the ApprovalRequest instead."""
     return _move_cash(
         kind=Kind.WITHDRAWAL,
         account=account,
@@ -448,17 +509,16 @@ def card_debit(
     history's counterparty). A building block, not a service: it runs inside the cards app's
     durable transaction, which writes its own record of the payment in the same transaction.
 
-    Claims the idempotency key first (the key scoped to the card), then locks the accounts in
-    primary-key order and calls `check(account)` under the lock with the account fresh: the
+    Claims the idempotency key first (the key scoped to the card), then locks the card's
+    account (as a withdrawal does) and calls `check(account)` under the lock with it fresh: the
     card's own rules (its status, its expiry, its daily limit), which raise to refuse. Then
     the ledger's: AccountInactiveError, InsufficientFundsError. Nothing is posted on a refusal.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("card_debit runs inside the card payment's transaction.")
     _begin(amount, idempotency)
-    bank = settlement_account(account.currency)
-    locked = posting_sql.lock_accounts(account.pk, bank.pk)
-    account, bank = locked[account.pk], locked[bank.pk]
+    bank = settlement_account(account.currency)  # not locked: see `post`
+    account = posting_sql.lock_accounts(account.pk)[account.pk]
     check(account)
     ensure_can_send(account, amount)
     return post(
@@ -471,14 +531,29 @@ def card_debit(
 
 
 @transaction.atomic(durable=True)
-def reverse(*, original: Transaction, initiated_by: User | None, reason: str) -> Transaction:
+def reverse(
+    *, original: Transaction, initiated_by: User | None, reason: str
+) -> Transaction | ApprovalRequest:
     """Staff correction: a new transaction with every leg of the original negated. The
-    original stays as it was; a customer account must still hold the money to give back."""
+    original stays as it was; a customer account must still hold the money to give back. A
+    person's reversal above the approval limit posts nothing and returns the ApprovalRequest
+    made instead."""
+    return _reverse(original=original, initiated_by=initiated_by, reason=reason)
+
+
+def _reverse(
+    *,
+    original: Transaction,
+    initiated_by: User | None,
+    reason: str,
+    approved_by: User | None = None,
+) -> Transaction | ApprovalRequest:
     if original.kind == Kind.REVERSAL:
         raise NotReversibleError()
-    legs = list(original.entries.values_list("account_id", "amount"))
+    legs = list(original.entries.order_by("id").values_list("account_id", "amount"))
     locked = posting_sql.lock_accounts(*(account_id for account_id, _ in legs))
     _ensure_staff_rules(by=initiated_by, accounts=locked.values(), why=reason, field="reason")
+    _ensure_staff_rules(by=approved_by, accounts=locked.values(), why=reason, field="reason")
     if Transaction.objects.filter(reverses=original).exists():
         raise AlreadyReversedError()
     for account_id, amount in legs:
@@ -487,6 +562,23 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
             raise AccountInactiveError("A closed account cannot take part in a reversal.")
         if amount > 0 and not account.is_internal and account.balance < amount:
             raise InsufficientFundsError()
+    size = sum(amount for _, amount in legs if amount > 0)
+    # The request names the customer's side the reversal takes money from (the payee of a
+    # transfer, the depositor), else the one it gives back to (a withdrawal's customer).
+    customers = [(locked[a], amount) for a, amount in legs if not locked[a].is_internal]
+    subject = next((acc for acc, amount in customers if amount > 0), None) or next(
+        (acc for acc, _ in customers), locked[legs[0][0]]
+    )
+    if approved_by is None and _needs_approval(initiated_by, size, subject.currency):
+        return _request_approval(
+            kind=ApprovalRequest.Kind.REVERSAL,
+            account=subject,
+            amount=size,
+            requested_by=initiated_by,
+            description=reason[:140],
+            idempotency=None,
+            reverses=original,
+        )
     try:
         with transaction.atomic():
             reversal = post(
@@ -505,6 +597,129 @@ def reverse(*, original: Transaction, initiated_by: User | None, reason: str) ->
         target_id=original.pk,
         target_label=f"{original.kind} {original.pk}",
         reason=reason,
-        details={"reversal": str(reversal.id)},
+        details={
+            "reversal": str(reversal.id),
+            **({"approved_by": str(approved_by.pk)} if approved_by else {}),
+        },
     )
     return reversal
+
+
+# --- four eyes: deciding an approval request -------------------------------------------------
+
+
+def _decide(approval_id: UUID, decide) -> ApprovalRequest | Transaction:
+    """Lock the request (two approvers at once: the second waits, then finds it decided) and
+    let `decide` act on it while it is pending. A request past its lifetime is stored as
+    expired, with its audit record, in a transaction of its own that commits before the
+    refusal: the next reader finds it closed without a job having swept it."""
+    with transaction.atomic(durable=True):
+        request = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("account", "requested_by", "reverses")
+            .get(pk=approval_id)
+        )
+        if request.status != ApprovalRequest.Status.PENDING:
+            raise ApprovalClosedError()
+        if request.current_status != ApprovalRequest.Status.EXPIRED:
+            return decide(request)
+        request.status = ApprovalRequest.Status.EXPIRED
+        request.save(update_fields=["status"])
+        _audit_decision(request, actor=None, action=AuditRecord.Action.EXPIRE, reason="Expired")
+    raise ApprovalClosedError("This approval request expired before anyone decided it.")
+
+
+def _audit_decision(request: ApprovalRequest, *, actor, action: str, reason: str, **details):
+    audit.record(
+        actor=actor,
+        action=action,
+        target_type=AuditRecord.Target.ACCOUNT,
+        target_id=request.account_id,
+        target_label=str(request.account),
+        reason=reason,
+        details={
+            "approval_request": str(request.pk),
+            "kind": request.kind,
+            "amount": request.amount,
+            "currency": request.currency,
+            "requested_by": str(request.requested_by_id),
+            **details,
+        },
+    )
+
+
+def approve_request(*, approval: ApprovalRequest, by: User) -> Transaction:
+    """The second person's yes: the movement is posted now through the same service as a
+    direct one, with the requester as its initiator and every rule checked again (the
+    account may have been frozen or emptied since). ApprovalClosedError when it is no longer
+    pending (decided, or expired: stored so), OwnRequestError for the requester themself; a
+    refusal by the ledger leaves the request pending, for someone to reject."""
+
+    def decide(request: ApprovalRequest) -> Transaction:
+        if request.requested_by_id == by.pk:
+            raise OwnRequestError()
+        if request.kind == ApprovalRequest.Kind.REVERSAL:
+            txn = _reverse(
+                original=request.reverses,
+                initiated_by=request.requested_by,
+                reason=request.description,
+                approved_by=by,
+            )
+        else:
+            txn = _move_cash(
+                kind=request.kind,
+                account=request.account,
+                amount=request.amount,
+                initiated_by=request.requested_by,
+                description=request.description,
+                idempotency=None,
+                approved_by=by,
+            )
+        request.status = ApprovalRequest.Status.APPROVED
+        request.decided_by, request.decided_at, request.transaction = by, clock.now(), txn
+        request.save(update_fields=["status", "decided_by", "decided_at", "transaction"])
+        _audit_decision(
+            request,
+            actor=by,
+            action=AuditRecord.Action.APPROVE,
+            reason=request.description,
+            transaction=str(txn.pk),
+        )
+        return txn
+
+    return _decide(approval.pk, decide)
+
+
+def reject_request(*, approval: ApprovalRequest, by: User, reason: str) -> ApprovalRequest:
+    """The second person's no, and why. Nothing is posted. The requester may withdraw their
+    own request this way: four eyes guards a posting, not a refusal."""
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["A reason is required for every staff action."]})
+
+    def decide(request: ApprovalRequest) -> ApprovalRequest:
+        request.status = ApprovalRequest.Status.REJECTED
+        request.decided_by, request.decided_at = by, clock.now()
+        request.decision_reason = reason
+        request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        _audit_decision(request, actor=by, action=AuditRecord.Action.REJECT, reason=reason)
+        return request
+
+    return _decide(approval.pk, decide)
+
+
+# --- proofs -----------------------------------------------------------------------------------
+
+
+@transaction.atomic  # not durable: a check may run inside a test's (or a caller's) transaction
+def record_ledger_check(*, started_at, report) -> LedgerCheckRun:
+    """Keep a `ledger_check` run's outcome (a `ledger.checks.LedgerReport`) for the back
+    office's front page."""
+    return LedgerCheckRun.objects.create(
+        started_at=started_at,
+        finished_at=clock.now(),
+        ok=report.ok,
+        transactions=report.transactions,
+        entries=report.entries,
+        accounts=report.accounts,
+        report=report.problems,
+    )

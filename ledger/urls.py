@@ -2,13 +2,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from ledger import pages
-from ledger.views import AccountViewSet, TransferViewSet
+from ledger.views import AccountViewSet, ApprovalViewSet, TransferViewSet
 
 # Path converters, so the viewsets' `lookup_value_converter = "uuid"` applies: an id that is not
 # a UUID never reaches a query (where it would raise), it is the plain JSON 404.
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("accounts", AccountViewSet, basename="account")
 router.register("transfers", TransferViewSet, basename="transfer")
+router.register("approvals", ApprovalViewSet, basename="approval")
 
 api_urlpatterns = router.urls
 

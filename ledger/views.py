@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from core.errors import ValidationFailed
 from core.pages import show_refusal
 from core.pagination import NewestFirstCursorPagination
+from core.permissions import IsStaff
 from core.schema import bank_errors
 from core.viewset_pages import PageMixin
 from ledger import services
@@ -20,6 +21,8 @@ from ledger.selectors import (
     account_get,
     account_get_for_staff,
     accounts_for,
+    approval_get,
+    approvals_for,
     entries_for,
     transfer_get,
     transfers_for,
@@ -32,6 +35,7 @@ from ledger.serializers import (
     EntryOutput,
     MoneyInput,
     PostedOutput,
+    RejectInput,
     StatusChangeInput,
     TransferInput,
     TransferOutput,
@@ -323,3 +327,90 @@ class TransferViewSet(
             initiated_by=request.user, idempotency=idempotency, **s.validated_data
         )
         return answer(idempotency, transfer_response, txn)
+
+
+STATUS_FILTER = OpenApiParameter(
+    "status",
+    str,
+    enum=ApprovalRequest.Status.values,
+    description="Only requests with this status (`expired`: pending past `expires_at` too).",
+)
+
+
+@extend_schema(tags=["approvals"])
+class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Four eyes (API.md "Approvals"): approvers list and decide the requests staff made above
+    the approval limit; the requester reads their own. A customer is refused every endpoint
+    (403, as every staff endpoint); another teller's request is a 404 (it is not yours)."""
+
+    serializer_class = ApprovalRequestOutput
+    lookup_value_converter = "uuid"
+    pagination_class = NewestFirstCursorPagination
+    staff_actions = {"list": "approve", "approve": "approve", "reject": "approve"}
+
+    def get_permissions(self):
+        if self.action in self.staff_actions:
+            return [HoldsStaffPermission()]
+        if self.action == "retrieve":
+            return [IsStaff()]
+        return [IsAuthenticated()]  # a verb no action takes: the 405, as on every path
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApprovalRequest.objects.none()
+        status_filter = self.request.query_params.get("status")
+        if status_filter is not None and status_filter not in ApprovalRequest.Status.values:
+            raise ValidationFailed(
+                {"status": [f"One of: {', '.join(ApprovalRequest.Status.values)}."]}
+            )
+        return approvals_for(self.request.user, status=status_filter)
+
+    def get_object(self):
+        return approval_get(user=self.request.user, id=self.kwargs["pk"])
+
+    @extend_schema(parameters=[STATUS_FILTER], summary="Approval requests, newest first")
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One approval request (approvers and its requester)")
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: OpenApiResponse(
+                PostedOutput, description="Posted: what the direct call would have answered."
+            ),
+            **bank_errors(
+                s422="`own_request` (the approver asked for it), `approval_closed` (decided or "
+                "expired), or the ledger's refusal now: `insufficient_funds`, "
+                "`account_inactive`, `already_reversed`."
+            ),
+        },
+        summary="Approve: post the movement now, its rules checked again (approvers only)",
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk=None) -> Response:
+        approval = self.get_object()
+        txn = services.approve_request(approval=approval, by=request.user)
+        own = next(e for e in txn.posted_entries if e.account_id == approval.account_id)
+        return Response(PostedOutput(own).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=RejectInput,
+        responses={
+            200: ApprovalRequestOutput,
+            **bank_errors(s422="`approval_closed`: decided or expired."),
+        },
+        summary="Reject, with a reason; nothing is posted (approvers only)",
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk=None) -> Response:
+        approval = self.get_object()
+        s = RejectInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        approval = services.reject_request(
+            approval=approval, by=request.user, reason=s.validated_data["reason"]
+        )
+        return Response(ApprovalRequestOutput(approval).data)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
@@ -28,6 +29,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from accounts.tests.factories import UserFactory
 from cards.services import issue_card
 from conftest import bearer
+from ledger.services import deposit
 from ledger.tests.factories import account_for, ledger_rows, send
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +58,7 @@ class Victim:
     nickname: str
     transfer_id: str
     description: str
+    approval_id: str  # a teller's request above the limit on the victim's account
     card_id: str
     card_last4: str
 
@@ -69,6 +72,7 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("accounts", "id"): lambda v: v.account_id,  # /accounts/{id}/ (page)
     ("transfers", "pk"): lambda v: v.transfer_id,  # /api/v1/transfers/{pk}/
     ("transfers", "id"): lambda v: v.transfer_id,  # /transfers/{id}/ (page)
+    ("approvals", "pk"): lambda v: v.approval_id,  # /api/v1/approvals/{pk}/... (staff only)
     ("cards", "pk"): lambda v: v.card_id,  # /api/v1/cards/{pk}/...
     ("cards", "id"): lambda v: v.card_id,  # /cards/{id}/... (pages)
 }
@@ -176,6 +180,12 @@ def victim(db) -> Victim:
     account = account_for(user, amount=50_000, nickname="Quested rainy day")
     third_party = account_for(UserFactory(), amount=0)
     send(account, third_party, 1_234, description="Quested private rent")
+    approval = deposit(
+        account=account,
+        amount=settings.APPROVAL_LIMIT + 1,
+        initiated_by=UserFactory(is_staff=True),
+        description="Quested branch deposit",
+    )
     card = issue_card(owner=user, account_id=account.pk).card
     account.refresh_from_db()
     # Read back as the victim sees it, so each value is what the API would show.
@@ -191,6 +201,7 @@ def victim(db) -> Victim:
         nickname=account.nickname,
         transfer_id=transfer["id"],
         description=transfer["description"],
+        approval_id=str(approval.pk),
         card_id=str(card.pk),
         card_last4=f"•••• {card.last4}",
     )

@@ -18,6 +18,7 @@ from accounts.models import User
 from accounts.services import revoke_all_sessions, revoke_family
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import SessionRefreshToken
+from audit.models import AuditRecord
 from conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -208,17 +209,29 @@ def test_deactivation_by_save_ends_the_sessions_even_if_reactivated(customer):
     assert_refused(refresh(pair["refresh"]))
 
 
-def test_admin_deactivate_action_ends_the_sessions(admin_client, customer):
+def test_admin_deactivate_action_asks_why_ends_the_sessions_and_records_it(
+    admin_client, admin_user, customer
+):
     pair = login(customer)
+    selected = {"action": "deactivate", "_selected_action": [str(customer.pk)]}
 
+    ask = admin_client.post("/admin/accounts/user/", selected)
+    blank = admin_client.post("/admin/accounts/user/", {**selected, "apply": "1", "reason": " "})
     response = admin_client.post(
-        "/admin/accounts/user/",
-        {"action": "deactivate", "_selected_action": [str(customer.pk)]},
+        "/admin/accounts/user/", {**selected, "apply": "1", "reason": "Customer asked"}
     )
 
+    assert ask.status_code == blank.status_code == 200
+    assert b'name="reason"' in ask.content
     assert response.status_code == 302
     customer.refresh_from_db()
     assert not customer.is_active
+    record = AuditRecord.objects.get(action="deactivate")
+    assert (record.actor, record.target_id, record.reason) == (
+        admin_user,
+        customer.pk,
+        "Customer asked",
+    )
     assert_refused(me(pair["access"]))
     assert_refused(refresh(pair["refresh"]))
 

@@ -194,6 +194,8 @@ def test_admin_account_balance_is_not_editable(admin_client, account):
             "balance": "999999",
             "status_changes-TOTAL_FORMS": "0",
             "status_changes-INITIAL_FORMS": "0",
+            "entries-TOTAL_FORMS": "0",  # the latest entries, read-only beside it
+            "entries-INITIAL_FORMS": "0",
         },
     )
 

@@ -21,10 +21,11 @@ from accounts.tests.factories import UserFactory
 from conftest import bearer
 from core.errors import BankError, Replay
 from ledger.checks import check_ledger
-from ledger.errors import AccountInactiveError, InsufficientFundsError
+from ledger.errors import AccountInactiveError, ApprovalClosedError, InsufficientFundsError
 from ledger.idempotency import Idempotency, fingerprint
 from ledger.models import Account, Entry, IdempotencyKey, Transaction
 from ledger.services import (
+    approve_request,
     close_account,
     deposit,
     freeze_account,
@@ -439,7 +440,7 @@ def test_first_deposits_in_a_new_currency_create_one_settlement_account():
 
     assert [kind for kind, _ in results] == ["ok"] * 6, unexpected(results)
     bank = Account.objects.get(type="internal", currency="CHF")
-    assert bank.balance == -sum(100 + i for i in range(6))
+    assert bank.ledger_balance() == -sum(100 + i for i in range(6))
     assert balances(*accounts) == [100 + i for i in range(6)]
     assert_books_ok()
 
@@ -483,4 +484,35 @@ def test_close_racing_deposits_never_strands_money():
     else:
         assert results[0][0] == "error"
         assert type(results[0][1]).__name__ == "BalanceNotZeroError"
+    assert_books_ok()
+
+
+def approver_login():
+    """A staff member holding the approve permission directly: a transactional test's flush
+    removes the roles (groups) the migrations made, not the permissions Django recreates."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="approve"))
+    return user
+
+
+def test_approvers_approving_one_request_at_once_post_it_once(settings):
+    settings.APPROVAL_LIMIT = 500
+    account = funded_account(10_000)
+    teller = UserFactory(is_staff=True)
+    request = deposit(account=account, amount=900, initiated_by=teller, description="Big")
+    approvers = [approver_login() for _ in range(4)]
+
+    outcomes = run_threads(4, lambda i: approve_request(approval=request, by=approvers[i]))
+
+    assert not unexpected(outcomes), unexpected(outcomes)
+    assert [kind for kind, _ in outcomes].count("ok") == 1, outcomes
+    refused = [value for kind, value in outcomes if kind == "error"]
+    assert all(isinstance(value, ApprovalClosedError) for value in refused), refused
+    assert Transaction.objects.filter(kind="deposit", initiated_by=teller).count() == 1
+    account.refresh_from_db()
+    assert account.balance == 10_900
+    request.refresh_from_db()
+    assert request.status == "approved" and request.decided_by in approvers
     assert_books_ok()

@@ -338,16 +338,18 @@ def test_roles_migration_is_idempotent():
     teller.permissions.add(Permission.objects.get(codename="change_status"))  # drift by hand
 
     approvals = importlib.import_module("ledger.migrations.0006_approval_request_roles")
+    check_runs = importlib.import_module("ledger.migrations.0008_ledger_check_run_readers")
     cards = importlib.import_module("cards.migrations.0002_card_roles")
     state_apps = (
         MigrationLoader(connection)
-        .project_state([("ledger", "0006_approval_request_roles"), ("cards", "0002_card_roles")])
+        .project_state([("ledger", "0008_ledger_check_run_readers"), ("cards", "0002_card_roles")])
         .apps
     )
     editor = SimpleNamespace(connection=connection)  # forward reads only its alias
     for _twice in range(2):
         roles.forward(state_apps, editor)
         approvals.forward(state_apps, editor)
+        check_runs.forward(state_apps, editor)
         cards.forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before

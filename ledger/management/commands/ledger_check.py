@@ -1,9 +1,11 @@
-"""`manage.py ledger_check`: prove the books. Exit 1 with a report when anything is off."""
+"""`manage.py ledger_check`: prove the books. Exit 1 with a report when anything is off. Each
+run's outcome is kept (LedgerCheckRun) for the admin's front page."""
 
 import sys
 
 from django.core.management.base import BaseCommand
 
+from ledger import clock, services
 from ledger.checks import check_ledger
 
 
@@ -14,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=50, help="Problems listed per check.")
 
     def handle(self, *args, limit, **options):
+        started_at = clock.now()
         report = check_ledger(limit=limit)
+        services.record_ledger_check(started_at=started_at, report=report)
         self.stdout.write(
             f"Checked {report.transactions} transactions, {report.entries} entries, "
             f"{report.accounts} accounts."
