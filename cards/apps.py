@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CardsConfig(AppConfig):
     name = "cards"
     verbose_name = "Cards"
+
+    def ready(self) -> None:
+        from cards.services import open_holds_by_account
+        from ledger.checks import register_hold_source
+
+        register_hold_source(open_holds_by_account)

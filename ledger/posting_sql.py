@@ -158,7 +158,7 @@ def lock_accounts(*ids: UUID) -> dict[UUID, Account]:
 
 
 # What a transfer reads of its two parties: the rules' fields and the number its answer shows.
-PARTY_FIELDS = ["id", "number", "holder_id", "type", "currency", "balance", "status"]
+PARTY_FIELDS = ["id", "number", "holder_id", "type", "currency", "balance", "held", "status"]
 
 
 def lock_transfer_parties(
@@ -302,6 +302,18 @@ def add_to_balance(account_id: UUID, amount: int) -> Write:
         return f"UPDATE {table} SET {balance} = {balance} + %s WHERE {pk} = %s"  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
 
     return _once(("balance",), make), [amount, _PK.get_db_prep_value(account_id, connection)]
+
+
+def add_to_held(account_id: UUID, amount: int) -> Write:
+    """A relative update of the money a customer account holds for card authorisations (a
+    negative `amount` releases it); the database's check keeps `balance - held >= 0`."""
+
+    def make() -> str:
+        q = connection.ops.quote_name
+        table, held, pk = q(Account._meta.db_table), q("held"), q(_PK.column)
+        return f"UPDATE {table} SET {held} = {held} + %s WHERE {pk} = %s"  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
+
+    return _once(("held",), make), [amount, _PK.get_db_prep_value(account_id, connection)]
 
 
 def add_to_internal_balance(account_id: UUID, amount: int) -> Write:

@@ -84,7 +84,7 @@ def settlement_account(currency: str) -> Account:
 def ensure_can_send(account: Account, amount: int) -> None:
     if not account.is_active:
         raise AccountInactiveError()
-    if not account.is_internal and account.balance < amount:
+    if not account.is_internal and account.available_balance < amount:
         raise InsufficientFundsError()
 
 
@@ -341,7 +341,7 @@ def close_account(*, account: Account, reason: str, by: User | None) -> Account:
     """Final. Only an empty account can be closed: money is never stranded in a closed one."""
     _ensure_staff_rules(by=by, accounts=[account], why=reason, field="reason")
     locked = posting_sql.lock_accounts(account.pk)[account.pk]
-    if locked.status != Account.Status.CLOSED and locked.balance != 0:
+    if locked.status != Account.Status.CLOSED and (locked.balance != 0 or locked.held != 0):
         raise BalanceNotZeroError()
     return _change_status(
         account=locked, to=Account.Status.CLOSED, action="close", reason=reason, by=by
@@ -530,6 +530,71 @@ def card_debit(
     )
 
 
+# --- holds: card authorisations ----------------------------------------------------------------
+
+
+def _in_callers_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{name} runs inside its caller's transaction.")
+
+
+def lock_account(account_id: UUID) -> Account:
+    """One customer account locked as every posting locks it (`posting_sql.lock_accounts`):
+    the first lock of a hold's capture, void or expiry, before the hold's own row."""
+    _in_callers_transaction("lock_account")
+    return posting_sql.lock_accounts(account_id)[account_id]
+
+
+def place_hold(
+    *,
+    account: Account,
+    amount: int,
+    check: Callable[[Account], None],
+    idempotency: Idempotency | None = None,
+) -> Account:
+    """Hold `amount` of `account`'s available balance for a card authorisation: a building
+    block of the cards app's durable transaction, which records the hold itself. Claims the
+    key, locks the account, calls `check(account)` (the card's rules) under the lock, then the
+    ledger's (AccountInactiveError, InsufficientFundsError against the available balance)
+    and adds `amount` to `held`. Returns the account as locked, `held` up to date."""
+    _in_callers_transaction("place_hold")
+    _begin(amount, idempotency)
+    account = posting_sql.lock_accounts(account.pk)[account.pk]
+    check(account)
+    ensure_can_send(account, amount)
+    posting_sql.send([posting_sql.add_to_held(account.pk, amount)])
+    account.held += amount
+    return account
+
+
+def release_hold(*, account: Account, amount: int) -> None:
+    """Give back `amount` of what `account` holds (a void, an expiry). The caller holds the
+    account's lock (`lock_account`) and knows the hold had at least that much left."""
+    _in_callers_transaction("release_hold")
+    minor_units(amount)
+    posting_sql.send([posting_sql.add_to_held(account.pk, -amount)])
+    account.held -= amount
+
+
+def capture_hold(
+    *, account: Account, amount: int, merchant: str, idempotency: Idempotency | None = None
+) -> Transaction:
+    """A capture: `amount` released from the hold and posted as one `card_payment` from the
+    card's account to the bank's settlement account, in the caller's transaction, under the
+    account's lock (`lock_account`), the key already claimed. Held money is already out of the
+    available balance, so the available balance is unchanged and nothing is re-checked."""
+    _in_callers_transaction("capture_hold")
+    release_hold(account=account, amount=amount)
+    bank = settlement_account(account.currency)  # not locked: see `post`
+    return post(
+        kind=Kind.CARD_PAYMENT,
+        legs=[(account, -amount), (bank, amount)],
+        initiated_by=None,
+        description=merchant,
+        idempotency=idempotency,
+    )
+
+
 @transaction.atomic(durable=True)
 def reverse(
     *, original: Transaction, initiated_by: User | None, reason: str
@@ -560,7 +625,7 @@ def _reverse(
         account = locked[account_id]
         if account.status == Account.Status.CLOSED:
             raise AccountInactiveError("A closed account cannot take part in a reversal.")
-        if amount > 0 and not account.is_internal and account.balance < amount:
+        if amount > 0 and not account.is_internal and account.available_balance < amount:
             raise InsufficientFundsError()
     size = sum(amount for _, amount in legs if amount > 0)
     # The request names the customer's side the reversal takes money from (the payee of a
