@@ -341,7 +341,7 @@ def close_account(*, account: Account, reason: str, by: User | None) -> Account:
     """Final. Only an empty account can be closed: money is never stranded in a closed one."""
     _ensure_staff_rules(by=by, accounts=[account], why=reason, field="reason")
     locked = posting_sql.lock_accounts(account.pk)[account.pk]
-    if locked.status != Account.Status.CLOSED and (locked.balance != 0 or locked.held != 0):
+    if locked.status != Account.Status.CLOSED and locked.balance != 0:
         raise BalanceNotZeroError()
     return _change_status(
         account=locked, to=Account.Status.CLOSED, action="close", reason=reason, by=by
