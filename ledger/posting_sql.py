@@ -37,6 +37,9 @@ The contract:
   rows picked at random, so that postings do not queue on one settlement row.
   `complete_key()`: the idempotency row's response and transaction, in the same database
   transaction as the posting.
+  `add_to_held()`: a relative UPDATE of a customer account's `held` (the money card
+  authorisations hold), by the holds' building blocks in `services`, under the account's lock
+  like a posting; the database's checks keep `held >= 0` and `balance - held >= 0`.
 - **In how many round trips.** `send()` joins a posting's writes into one round trip on
   PostgreSQL (Django's psycopg binds parameters on the client and sends one simple query; a
   failure in any statement aborts the transaction as it would alone). SQLite takes one

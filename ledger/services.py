@@ -8,6 +8,11 @@ source is (`Account.objects.held_by`) and which accounts can be paid (`.customer
 The posting's SQL (locks, inserts, balance updates, the idempotency completion) is in
 `ledger/posting_sql.py`, whose docstring states its contract.
 
+Every debit checks the AVAILABLE balance (`Account.available_balance`: the balance less what
+card authorisations hold, `Account.held`), read under the account's lock. The holds' building
+blocks (`place_hold`, `release_hold`, `capture_hold`, `lock_account`) run inside the cards
+app's durable transactions and take the same account lock as every posting, first.
+
 The staff actions (deposit, withdraw, freeze, unfreeze, close, reverse) check the staff rules
 here, once, for every door (API, admin, commands): a person gives a reason, never acts on an
 account they hold, and moves at most the approval limit of the currency alone (above it,
