@@ -439,9 +439,11 @@ def expire_holds(*, now: datetime | None = None) -> int:
     and a hold no longer pending is left alone, so runs may overlap and repeat."""
     now = now or timezone.now()
     due = CardAuthorization.objects.open().filter(expires_at__lte=now).order_by("expires_at")
+    # Read whole before the first release: no cursor stays open across the transactions.
+    due = list(due.values_list("pk", "account_id"))
     return sum(
         _expire_one(authorization_id=pk, account_id=account_id, now=now)
-        for pk, account_id in due.values_list("pk", "account_id").iterator()
+        for pk, account_id in due
     )
 
 
