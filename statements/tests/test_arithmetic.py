@@ -181,7 +181,7 @@ def test_every_kind_of_entry_appears_with_its_counterparty_in_posting_order():
     assert rows == [
         ("deposit", 10_000, bank),
         ("transfer", -1_500, {"name": "Bo Reed", "account_number": payee.number}),
-        ("card_payment", -700, bank),
+        ("card_payment", -700, {"name": "Corner Cafe", "account_number": None}),
         ("withdrawal", -800, bank),
         ("deposit", 50, bank),
         ("reversal", -50, bank),
