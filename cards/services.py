@@ -442,8 +442,7 @@ def expire_holds(*, now: datetime | None = None) -> int:
     # Read whole before the first release: no cursor stays open across the transactions.
     due = list(due.values_list("pk", "account_id"))
     return sum(
-        _expire_one(authorization_id=pk, account_id=account_id, now=now)
-        for pk, account_id in due
+        _expire_one(authorization_id=pk, account_id=account_id, now=now) for pk, account_id in due
     )
 
 
