@@ -365,6 +365,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": ["open", "issued"],
         "CardStatusEnum": "cards.models.Card.Status",
+        "CardAuthorizationStatusEnum": "cards.models.CardAuthorization.Status",
     },
 }
 
