@@ -1,9 +1,9 @@
-"""`python -m bench transfers [--quick] [--database-url ...]`; `python -m bench profile`."""
+"""`python -m bench transfers|pipeline|profile|scale ...`: see bench/__init__.py."""
 
 import argparse
 import sys
 
-from bench import profile, transfers
+from bench import pipeline, profile, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,9 +15,16 @@ def main(argv: list[str] | None = None) -> int:
     profile.add_arguments(
         commands.add_parser("profile", help="Profile POST /api/v1/transfers/ in-process.")
     )
+    pipeline.add_arguments(
+        commands.add_parser(
+            "pipeline", help="The request pipeline against a bare DRF view, and transfers."
+        )
+    )
     args = parser.parse_args(argv)
     if args.command == "transfers":
         return transfers.run(args)
+    if args.command == "pipeline":
+        return pipeline.run(args)
     return profile.run(args)
 
 
