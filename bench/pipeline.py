@@ -322,7 +322,7 @@ def in_process(fixture, *, times: int = 200) -> dict[str, dict]:
             if status != expected:
                 raise RuntimeError(f"{label}: HTTP {status}")
 
-        for _ in range(50):  # warm: imports, connections, caches
+        for _ in range(2 * len(fixture.customers) + 50):  # warm: connections, caches
             call()
         database_trips, redis_trips, statements = counter.measure(call, 10)
         cpu = time.process_time()
