@@ -1,9 +1,9 @@
-"""`python -m bench transfers|pipeline|profile|scale ...`: see bench/__init__.py."""
+"""`python -m bench transfers|pipeline|scale|profile|crash ...`: see bench/__init__.py."""
 
 import argparse
 import sys
 
-from bench import pipeline, profile, transfers
+from bench import crash, pipeline, profile, scale, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,16 +15,28 @@ def main(argv: list[str] | None = None) -> int:
     profile.add_arguments(
         commands.add_parser("profile", help="Profile POST /api/v1/transfers/ in-process.")
     )
+    crash.add_arguments(
+        commands.add_parser(
+            "crash", help="The bank workload with a server SIGKILLed midway (Jepsen-style)."
+        )
+    )
     pipeline.add_arguments(
         commands.add_parser(
             "pipeline", help="The request pipeline against a bare DRF view, and transfers."
         )
     )
+    scale.add_arguments(
+        commands.add_parser("scale", help="1,000,000 entries: history, lists, ledger_check.")
+    )
     args = parser.parse_args(argv)
     if args.command == "transfers":
         return transfers.run(args)
+    if args.command == "crash":
+        return crash.run_command(args)
     if args.command == "pipeline":
         return pipeline.run(args)
+    if args.command == "scale":
+        return scale.run(args)
     return profile.run(args)
 
 

@@ -1,5 +1,6 @@
-"""Transfers through `ledger.services.transfer`, called directly from threads, each with its
-own database connection (Django's connections are per thread)."""
+"""Transfers through `ledger.services.transfer` (or, shape "deposit", deposits through
+`ledger.services.deposit`), called directly from threads, each with its own database
+connection (Django's connections are per thread)."""
 
 import random
 
@@ -26,6 +27,8 @@ def run(fixture: Fixture, *, shape: str, clients: int, seconds: float, warmup: f
         return random.Random(f"service-{shape}-{clients}-{index}")
 
     def operation(rng: random.Random) -> str | None:
+        if shape == "deposit":
+            return deposit(rng)
         source, destination = pick(rng, fixture, shape)
         try:
             services.transfer(
@@ -33,6 +36,20 @@ def run(fixture: Fixture, *, shape: str, clients: int, seconds: float, warmup: f
                 to_account_number=destination.account.number,
                 amount=rng.randint(1, 100),
                 initiated_by=source.user,
+            )
+        except Exception as error:  # every failure is counted, whatever it is
+            return type(error).__name__
+        return None
+
+    def deposit(rng: random.Random) -> str | None:
+        """Cash into a random customer's account: every one also posts to the settlement
+        account of its currency, the bank's own account that all of them share."""
+        try:
+            services.deposit(
+                account=rng.choice(fixture.customers).account,
+                amount=rng.randint(1, 100),
+                initiated_by=None,
+                description="Bench deposit",
             )
         except Exception as error:  # every failure is counted, whatever it is
             return type(error).__name__

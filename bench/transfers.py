@@ -32,7 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--seconds", type=float, help="Measured seconds per scenario (10).")
     parser.add_argument("--clients", default="1,8,32", help="Comma-separated (1,8,32).")
-    parser.add_argument("--shapes", default="random,hot", help="random and/or hot.")
+    parser.add_argument(
+        "--shapes",
+        default="random,hot",
+        help="random, hot and/or deposit (deposits into random customers' accounts, which all "
+        "post to the one settlement account: service scenario only).",
+    )
     parser.add_argument(
         "--only", default="pgbench,service,http", help="Which of pgbench,service,http to run."
     )
@@ -142,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
                 # pgbench runs before and after the others, and the ratio uses the mean of
                 # the two: the machine is shared, and its load drifts over a minute.
-                before = run_pgbench() if "pgbench" in only else None
+                transfers_only = shape != "deposit"  # pgbench and http run transfers
+                before = run_pgbench() if "pgbench" in only and transfers_only else None
                 if "service" in only:
                     group.append(
                         measure(
@@ -156,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                             check=True,
                         )
                     )
-                if port is not None:
+                if port is not None and transfers_only:
                     group.append(
                         measure(
                             web.run(
@@ -170,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                             check=True,
                         )
                     )
-                for label, variant_port in variant_ports.items():
+                for label, variant_port in variant_ports.items() if transfers_only else ():
                     group.append(
                         measure(
                             web.run(

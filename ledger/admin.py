@@ -185,7 +185,8 @@ class AccountAdmin(StaffActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="Balance", ordering="balance")
     def balance_display(self, account: Account) -> str:
-        return format_money(account.balance, account.currency)
+        # The bank's own accounts: their row plus their shards (a query each, one per currency).
+        return format_money(account.ledger_balance(), account.currency)
 
     @admin.display(description="Available balance")
     def available_balance_display(self, account: Account) -> str:

@@ -1,6 +1,10 @@
-"""The ledger's clock. Postings take their time from here, so that the demo seed can write six
-months of backdated history through the real services. Nothing else sets it: a customer's
-posting is always made at the current time."""
+"""The ledger's clock for what is not a posting (an account's opening, an approval request),
+and the one override of a posting's time: `posting_time`, so that the demo seed can write six
+months of backdated history through the real services. Nothing else sets it.
+
+A posting's time is not this clock's: `ledger.services.post` takes the database's clock after
+the posting's locks are held (`ledger.posting_sql`), so that entry order is posting order
+whatever the app servers' clocks say."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +18,11 @@ _posting_time: ContextVar[datetime | None] = ContextVar("ledger_posting_time", d
 
 def now() -> datetime:
     return _posting_time.get() or timezone.now()
+
+
+def posting_override() -> datetime | None:
+    """The time `posting_time` set, or None: a real posting, timed by the database."""
+    return _posting_time.get()
 
 
 @contextmanager

@@ -105,6 +105,14 @@ class Account(models.Model):
     def available_balance(self) -> int:
         return self.balance  # no holds yet: cards' authorisations would subtract here
 
+    def ledger_balance(self) -> int:
+        """The account's balance by the books: `balance` for a customer's account; for the
+        bank's own, `balance` plus its InternalBalance shards (one query)."""
+        if not self.is_internal:
+            return self.balance
+        shards = self.internal_shards.aggregate(total=models.Sum("amount"))["total"]
+        return self.balance + (shards or 0)
+
 
 class AccountStatusChange(models.Model):
     """Who froze, unfroze or closed an account, when and why. Append-only."""
@@ -167,7 +175,9 @@ class Entry(models.Model):
     """One leg of a transaction on one account, in signed minor units (+ credit, - debit).
 
     `balance_after` is the account's running balance after this entry, so history and
-    statements never re-sum the past. `counterparty` is the other leg's account (fixed at
+    statements never re-sum the past. The bank's own accounts keep none (NULL): they are
+    posted to without a lock (see InternalBalance), so no order of their entries is a
+    running order. `counterparty` is the other leg's account (fixed at
     posting), so a history line names who paid or was paid without reading other entries.
     """
 
@@ -179,8 +189,8 @@ class Entry(models.Model):
     )
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    balance_after = models.BigIntegerField()
-    created_at = models.DateTimeField()
+    balance_after = models.BigIntegerField(null=True, blank=True)  # NULL: the bank's own
+    created_at = models.DateTimeField()  # the database's clock after the posting's locks
 
     class Meta:
         verbose_name_plural = "entries"
@@ -193,6 +203,35 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} {self.currency} on {self.account_id}"
+
+
+class InternalBalance(models.Model):
+    """One shard of a bank's own account's balance. Deposits, withdrawals and card payments
+    all touch the settlement account of their currency; had they all locked and updated its
+    one row, every such posting in the bank would queue on it. The bank's own accounts have no
+    balance check to protect, so `ledger.services.post` never locks them: it adds each
+    internal leg to one of `SHARDS` rows picked at random (an upsert, so a missing shard is
+    made), and concurrent postings rarely meet on the same row.
+
+    An internal account's balance is `Account.balance` (frozen at what it was before the
+    shards existed, so no data migration moved money) plus the sum of its shards:
+    `Account.ledger_balance()`, and what `ledger_check` proves against its entries."""
+
+    SHARDS = 16
+
+    account = models.ForeignKey(Account, models.PROTECT, related_name="internal_shards")
+    shard = models.PositiveSmallIntegerField()
+    amount = models.BigIntegerField(default=0)  # signed minor units
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "shard"], name="internal_balance_one_row_per_shard"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} shard {self.shard}: {self.amount:+d}"
 
 
 class ApprovalRequestQuerySet(models.QuerySet):

@@ -10,20 +10,33 @@ write exactly the rows the ORM would.
 The contract:
 
 - **What it locks, in what order.** `lock_accounts(*ids)` and `lock_transfer_parties(...)`
-  run `SELECT ... FOR UPDATE OF` the account rows (never their holders' rows), ordered by
+  run `SELECT ... FOR NO KEY UPDATE OF` the account rows (never their holders' rows), ordered by
   primary key, in one statement: two postings that touch the same accounts take their locks
-  in the same order, so they queue instead of deadlocking. The SQL is the ORM's own: the
-  QuerySet (`Account.objects.customer()`, `.held_by()`, `.select_for_update(of=("self",))`,
+  in the same order, so they queue instead of deadlocking. NO KEY UPDATE, the lock an UPDATE
+  of a non-key column takes, as a posting only changes balances: it does not block the
+  foreign-key checks (KEY SHARE) of other postings' entries that name the account, so an
+  account that is only some posting's counterparty (the settlement account) is never waited
+  on. The SQL is the ORM's own: the QuerySet (`Account.objects.customer()`, `.held_by()`,
+  `.select_for_update(of=("self",), no_key=True)`,
   `.order_by("pk")`) is compiled once per database and vendor, captured through
   `connection.execute_wrapper` without running, and replayed with each call's parameters.
   Rows come back through `QuerySet.raw()`, which maps columns to fresh `Account` instances
   (SQLite, which has no row locks, serialises writers with IMMEDIATE transactions instead).
+- **When it posts.** On PostgreSQL the lock query is wrapped (`_with_clock`) so that each row
+  also carries `locked_at`, the database's `clock_timestamp()` read after that row's lock was
+  granted, in the same round trip. `services.post` stamps the transaction and its entries
+  with the latest, so entry order on an account is the order in which postings held its lock,
+  whatever the app servers' clocks say. On SQLite (one file on one host) it is the host's
+  clock, read inside the BEGIN IMMEDIATE that serialises writers (`_stamp`).
 - **What it writes.** `insert_rows()`: one multi-row INSERT per model with exactly the columns
   `bulk_create` writes (the model's concrete fields that are not generated), each value
   through the field's `pre_save` and `get_db_prep_save`, primary keys already drawn (uuid7).
-  `add_to_balance()`: one relative UPDATE per account, `balance = balance + %s`, so a balance
-  is never written from a stale copy. `complete_key()`: the idempotency row's response and
-  transaction, in the same database transaction as the posting.
+  `add_to_balance()`: one relative UPDATE per customer account, `balance = balance + %s`, so
+  a balance is never written from a stale copy. `add_to_internal_balance()`: for the bank's
+  own accounts, which are not locked, one relative upsert into one of `InternalBalance.SHARDS`
+  rows picked at random, so that postings do not queue on one settlement row.
+  `complete_key()`: the idempotency row's response and transaction, in the same database
+  transaction as the posting.
 - **In how many round trips.** `send()` joins a posting's writes into one round trip on
   PostgreSQL (Django's psycopg binds parameters on the client and sends one simple query; a
   failure in any statement aborts the transaction as it would alone). SQLite takes one
@@ -32,8 +45,10 @@ The contract:
 """
 
 import contextlib
+import random
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -47,9 +62,16 @@ from django.db.models import (
     QuerySet,
     UUIDField,
 )
+from django.utils import timezone
 
 from accounts.models import User
-from ledger.models import Account, AccountQuerySet, IdempotencyKey, Transaction
+from ledger.models import (
+    Account,
+    AccountQuerySet,
+    IdempotencyKey,
+    InternalBalance,
+    Transaction,
+)
 
 Write = tuple[str, list]  # one SQL statement and its parameters
 
@@ -117,18 +139,21 @@ def _stand_in(field: Field, index: int) -> Any:
 
 
 def lock_accounts(*ids: UUID) -> dict[UUID, Account]:
-    """The accounts `ids`, locked FOR UPDATE in ascending primary-key order, read fresh."""
+    """The accounts `ids`, locked FOR NO KEY UPDATE in ascending primary-key order, read fresh
+    (with `locked_at`: see `_with_clock`)."""
     unique = sorted(set(ids))
     args = {f"id{i}": (_PK, pk) for i, pk in enumerate(unique)}
 
     def build(**ids):
         return (
             Account.objects.filter(pk__in=list(ids.values()))
-            .select_for_update(of=("self",))
+            .select_for_update(of=("self",), no_key=True)
             .order_by("pk")
         )
 
-    rows = Account.objects.raw(*_replay(f"lock{len(unique)}", build, args))
+    sql, params = _replay(f"lock{len(unique)}", build, args)
+    rows = list(Account.objects.raw(_with_clock(sql), params))
+    _stamp(rows)
     return {account.pk: account for account in rows}
 
 
@@ -140,10 +165,11 @@ def lock_transfer_parties(
     *, user: User, from_account: UUID, to_account_number: str
 ) -> list[Account]:
     """The customer accounts that are `user`'s account `from_account` (marked `is_source`) or
-    are numbered `to_account_number`, locked FOR UPDATE in primary-key order by one query (one
-    row when both are the same account; none of the bank's own). The rows come back as plain
-    tuples of `PARTY_FIELDS` (the other fields are deferred: loaded if anything asks), which
-    costs a third of what `raw()` spends mapping whole rows, on the path every transfer takes.
+    are numbered `to_account_number`, locked FOR NO KEY UPDATE in primary-key order by one
+    query (one row when both are the same account; none of the bank's own). The rows come back
+    as plain tuples of `PARTY_FIELDS` (the other fields are deferred: loaded if anything
+    asks), which costs a third of what `raw()` spends mapping whole rows, on the path every
+    transfer takes.
     Only the id needs its field's `to_python` (SQLite returns it as text)."""
     args = {
         "source": (_PK, from_account),
@@ -159,21 +185,71 @@ def lock_transfer_parties(
             Account.objects.customer()
             .filter(own | Q(number=number))
             .annotate(is_source=ExpressionWrapper(own, output_field=BooleanField()))
-            .select_for_update(of=("self",))
+            .select_for_update(of=("self",), no_key=True)
             .order_by("pk")
             .values_list(*PARTY_FIELDS, "is_source")
         )
 
+    sql, params = _replay("transfer-parties", build, args)
+    clocked = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(*_replay("transfer-parties", build, args))
+        cursor.execute(_with_clock(sql), params)
         rows = cursor.fetchall()
     parties = []
-    for *values, is_source in rows:
+    for row in rows:
+        *values, is_source = row[:-1] if clocked else row
         values[0] = _PK.to_python(values[0])
         account = Account.from_db(connection.alias, PARTY_FIELDS, values)
         account.is_source = bool(is_source)
+        if clocked:
+            account.locked_at = row[-1]
         parties.append(account)
+    if not clocked:
+        _stamp(parties)
     return parties
+
+
+# --- the posting's time -----------------------------------------------------------------------
+
+
+def _with_clock(sql: str) -> str:
+    """On PostgreSQL, the lock query wrapped so that each row also carries `locked_at`: the
+    database's `clock_timestamp()`, read by the outer query as each row comes up from the
+    inner one's LockRows, that is after the row's lock was granted (a subquery FOR UPDATE is
+    never flattened into its parent). `now()` and `statement_timestamp()` would be read before
+    a lock wait; the last row's `locked_at` is the moment every lock of the posting is held.
+    Other databases: the SQL unchanged (see `_stamp`)."""
+    if connection.vendor != "postgresql":
+        return sql
+    q = connection.ops.quote_name
+    return (
+        f"SELECT {q('locked')}.*, clock_timestamp() AS {q('locked_at')} "  # noqa: S608  # nosec B608  # wraps the ORM's own SQL; values stay parameters
+        f"FROM ({sql}) AS {q('locked')} ORDER BY {q('locked')}.{q(_PK.column)}"
+    )
+
+
+def _stamp(accounts: list[Account]) -> None:
+    """`locked_at` for accounts locked by `_with_clock`'s SQL: PostgreSQL's column, already
+    mapped by `raw()`; elsewhere (SQLite) the host's clock, read now. SQLite is one file on one
+    host: every writer shares this clock, and a writer runs only inside its BEGIN IMMEDIATE,
+    which waits for the previous writer's COMMIT, so a time read here is after the time of
+    every posting already committed."""
+    if connection.vendor == "postgresql":
+        return
+    moment = timezone.now()
+    for account in accounts:
+        account.locked_at = moment
+
+
+def database_now() -> datetime:
+    """The database's clock now, for a posting none of whose accounts came with a `locked_at`
+    (the caller locked them another way): one more round trip on PostgreSQL, read after the
+    caller's locks. The host's clock on SQLite, as in `_stamp`."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -226,6 +302,33 @@ def add_to_balance(account_id: UUID, amount: int) -> Write:
         return f"UPDATE {table} SET {balance} = {balance} + %s WHERE {pk} = %s"  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
 
     return _once(("balance",), make), [amount, _PK.get_db_prep_value(account_id, connection)]
+
+
+def add_to_internal_balance(account_id: UUID, amount: int) -> Write:
+    """An internal account's leg: `amount` added to one of its `InternalBalance.SHARDS` shard
+    rows, picked at random, made if missing (INSERT ... ON CONFLICT DO UPDATE, relative like
+    `add_to_balance`). The row stays locked until commit, but concurrent postings pick among
+    SHARDS rows instead of all queueing on the account's one row."""
+
+    def make() -> str:
+        meta = InternalBalance._meta
+        q = connection.ops.quote_name
+        table = q(meta.db_table)
+        account, shard, amount_ = (
+            q(meta.get_field(name).column) for name in ("account", "shard", "amount")
+        )
+        return (
+            f"INSERT INTO {table} ({account}, {shard}, {amount_}) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
+            f"ON CONFLICT ({account}, {shard}) "
+            f"DO UPDATE SET {amount_} = {table}.{amount_} + excluded.{amount_}"
+        )
+
+    shard = random.randrange(InternalBalance.SHARDS)  # noqa: S311  # nosec B311  # spreads load, guards nothing
+    return _once(("internal-balance",), make), [
+        _PK.get_db_prep_value(account_id, connection),
+        shard,
+        amount,
+    ]
 
 
 def insert_key(*, scope: str, key: str, fingerprint: str, now) -> int | None:

@@ -19,6 +19,7 @@ an audit record."""
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
@@ -61,7 +62,9 @@ Leg = tuple[Account, int]  # (account, signed minor units)
 
 
 def settlement_account(currency: str) -> Account:
-    """The bank's own account for a currency: the other side of cash in and out."""
+    """The bank's own account for a currency: the other side of cash in and out. Postings
+    never lock it (`post` adds to its InternalBalance shards): pass it to `post` as a leg
+    without `lock_accounts`."""
     try:
         return Account.objects.get(type=Account.Type.INTERNAL, currency=currency)
     except Account.DoesNotExist:
@@ -110,7 +113,23 @@ def post(
     reverses: Transaction | None = None,
     idempotency: Idempotency | None = None,
 ) -> Transaction:
-    """Write one balanced transaction. The caller holds the locks on every leg's account."""
+    """Write one balanced transaction. The caller holds the locks on every leg's customer
+    account (the bank's own accounts need none: see below).
+
+    Its time is the database's, never this app server's: the latest `locked_at` of the legs'
+    accounts (`posting_sql.lock_accounts` and `lock_transfer_parties` read the database clock
+    after their locks are granted), or, for accounts locked some other way, the database clock
+    read now, still under the caller's locks. A posting that touches an account after another
+    waited for that one's commit, so its time is later: on every account, the order of
+    (created_at, id) is the order of posting, which `balance_after` and every history,
+    cursor, statement and chart rely on, with app servers' clocks hours apart. Only the demo
+    seed's `clock.posting_time` overrides it.
+
+    The bank's own (internal) accounts are not locked and their `Account.balance` row is not
+    written: each internal leg is added to one of the account's InternalBalance shards, and
+    its entry keeps no running balance (`balance_after` NULL). They have no balance check to
+    protect, and this way deposits, withdrawals and card payments do not all queue on the
+    settlement account of their currency."""
     legs = list(legs)
     totals: dict[str, int] = defaultdict(int)
     for account, amount in legs:
@@ -120,7 +139,7 @@ def post(
     if len(legs) < 2 or any(totals.values()):
         raise ValueError(f"Unbalanced transaction: {dict(totals)}")
 
-    now = clock.now()  # taken under the locks: entry order on an account is posting order
+    now = clock.posting_override() or _posting_time(legs)
     txn = Transaction(
         kind=kind,
         description=description,
@@ -130,7 +149,11 @@ def post(
     )
     entries = []
     for index, (account, amount) in enumerate(legs):
-        account.balance += amount
+        if account.is_internal:
+            balance_after = None
+        else:
+            account.balance += amount
+            balance_after = account.balance
         counterparty = legs[1 - index][0] if len(legs) == 2 else None
         entries.append(
             Entry(
@@ -139,20 +162,31 @@ def post(
                 counterparty=counterparty,
                 amount=amount,
                 currency=account.currency,
-                balance_after=account.balance,
+                balance_after=balance_after,
                 created_at=now,
             )
         )
     txn.posted_entries = entries  # in leg order, for the caller's response
-    writes = [
-        posting_sql.insert_rows([txn]),
-        posting_sql.insert_rows(entries),
-        *(posting_sql.add_to_balance(account.pk, amount) for account, amount in legs),
-    ]
+    writes = [posting_sql.insert_rows([txn]), posting_sql.insert_rows(entries)]
+    for account, amount in sorted(legs, key=lambda leg: leg[0].pk):  # shards in pk order too
+        if account.is_internal:
+            writes.append(posting_sql.add_to_internal_balance(account.pk, amount))
+        else:
+            writes.append(posting_sql.add_to_balance(account.pk, amount))
     if idempotency is not None:
         writes.append(idempotency.completion(txn))
     posting_sql.send(writes)  # one round trip on PostgreSQL for every write of the posting
     return txn
+
+
+def _posting_time(legs: list[Leg]) -> datetime:
+    """The database's time after the posting's locks (see `post`)."""
+    stamps = [
+        account.locked_at
+        for account, _ in legs
+        if not account.is_internal and getattr(account, "locked_at", None) is not None
+    ]
+    return max(stamps) if stamps else posting_sql.database_now()
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -372,9 +406,8 @@ def _move_cash(
     _ensure_staff_rules(by=approved_by, accounts=[account], why=description, field="description")
     _begin(amount, idempotency)
     description = description or ("Cash deposit" if kind == Kind.DEPOSIT else "Cash withdrawal")
-    bank = settlement_account(account.currency)
-    locked = posting_sql.lock_accounts(account.pk, bank.pk)
-    account, bank = locked[account.pk], locked[bank.pk]
+    bank = settlement_account(account.currency)  # not locked: see `post`
+    account = posting_sql.lock_accounts(account.pk)[account.pk]
     if kind == Kind.DEPOSIT:
         ensure_can_receive(account, bank.currency)
         legs = [(bank, -amount), (account, amount)]

@@ -72,8 +72,9 @@ def clock(moment: datetime):
 
 
 def balance_of(account: Account) -> int:
+    """The balance by the books: a bank account's shards included (Account.ledger_balance)."""
     account.refresh_from_db()
-    return account.balance
+    return account.ledger_balance()
 
 
 def ledger_rows() -> tuple[int, int]:

@@ -440,7 +440,7 @@ def test_first_deposits_in_a_new_currency_create_one_settlement_account():
 
     assert [kind for kind, _ in results] == ["ok"] * 6, unexpected(results)
     bank = Account.objects.get(type="internal", currency="CHF")
-    assert bank.balance == -sum(100 + i for i in range(6))
+    assert bank.ledger_balance() == -sum(100 + i for i in range(6))
     assert balances(*accounts) == [100 + i for i in range(6)]
     assert_books_ok()
 

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ledger import services
-from ledger.models import Account, Entry, Transaction
+from ledger.models import Account, Entry, InternalBalance, Transaction
 from ledger.tests.factories import AccountFactory, funded_account, send
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +122,32 @@ def test_ledger_check_reports_the_bank_no_longer_summing_to_zero_after_tampering
 
     assert "[FAIL] no currencies in which the bank does not sum to zero" in out
     assert "EUR: +100" in out
+
+
+def test_ledger_check_fails_on_a_tampered_shard_of_the_banks_own_account():
+    a_mix_of_operations()
+    bank = services.settlement_account("EUR")
+    InternalBalance.objects.filter(account=bank).update(amount=F("amount") + 7)
+    shards = InternalBalance.objects.filter(account=bank).count()
+
+    code, out, _ = ledger_check()
+
+    assert code == 1
+    assert "[FAIL] no cached balances that differ from the sum of entries" in out
+    assert f"{bank.number}: balance {bank.ledger_balance()}, entries sum to" in out
+    assert f"EUR: +{7 * shards}" in out
+
+
+def test_ledger_check_fails_on_a_running_balance_on_the_banks_own_account():
+    a, _ = a_mix_of_operations()
+    bank = services.settlement_account("EUR")
+    insert_transaction((a, -10, a.balance - 10), (bank, 10, 10))  # moves the bank's row
+
+    code, out, _ = ledger_check()
+
+    assert code == 1
+    assert "[FAIL] no entries of the bank's own accounts with a running balance" in out
+    assert "[ok  ] no cached balances that differ from the sum of entries" in out
 
 
 def test_ledger_check_leaves_untouched_checks_marked_ok():

@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from ledger import posting_sql, services
 from ledger.idempotency import Idempotency
-from ledger.models import Account, Entry, IdempotencyKey, Transaction
+from ledger.models import Account, Entry, IdempotencyKey, InternalBalance, Transaction
 from ledger.tests.factories import AccountFactory, clock, funded_account
 
 pytestmark = pytest.mark.django_db
 
 MOMENT = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
-TABLES = [Account, Transaction, Entry, IdempotencyKey]
+TABLES = [Account, Transaction, Entry, IdempotencyKey, InternalBalance]
 
 
 class Rollback(Exception):
@@ -94,7 +94,7 @@ def test_a_posting_writes_exactly_the_rows_the_orm_writes(monkeypatch):
             created_at=MOMENT,
         )
         reference = Account.objects.filter(pk__in=[pk for pk, _ in legs]).select_for_update(
-            of=("self",)
+            no_key=True, of=("self",)
         )
         reference = {account.pk: account for account in reference.order_by("pk")}
         Transaction.objects.bulk_create([copy(txn)])
@@ -155,7 +155,7 @@ def test_lock_sql_is_the_orms_select_for_update_in_primary_key_order():
     sql = queries.captured_queries[-1]["sql"]
     assert "ORDER BY" in sql
     if connection.features.has_select_for_update_of:
-        assert "FOR UPDATE OF" in sql
+        assert "FOR NO KEY UPDATE OF" in sql
 
 
 def test_balance_writes_are_relative_to_what_the_row_holds():
@@ -184,3 +184,57 @@ def test_insert_rows_refuses_a_value_only_the_database_can_compute():
 
     with pytest.raises(ValueError, match="needs the ORM"):
         posting_sql.insert_rows([txn])
+
+
+def test_an_internal_leg_writes_exactly_the_shard_row_the_orm_writes(monkeypatch):
+    """A deposit-shaped posting: the bank's leg goes to a shard row (made, then added to)."""
+    monkeypatch.setattr(posting_sql.random, "randrange", lambda n: 3)
+    account = AccountFactory()
+    bank = services.settlement_account(account.currency)
+    InternalBalance.objects.create(account=bank, shard=3, amount=-40)  # an earlier posting's
+
+    try:
+        with transaction.atomic(), clock(MOMENT):
+            locked = posting_sql.lock_accounts(account.pk)
+            txn = services.post(
+                kind=Transaction.Kind.DEPOSIT,
+                legs=[(bank, -2_500), (locked[account.pk], 2_500)],
+                initiated_by=None,
+            )
+            fast = table_rows()
+            raise Rollback()
+    except Rollback:
+        pass
+
+    with transaction.atomic():
+        Transaction.objects.bulk_create([copy(txn)])
+        Entry.objects.bulk_create([copy(entry) for entry in txn.posted_entries])
+        InternalBalance.objects.filter(account=bank, shard=3).update(amount=F("amount") - 2_500)
+        Account.objects.filter(pk=account.pk).update(balance=F("balance") + 2_500)
+        orm = table_rows()
+
+    assert fast == orm
+    assert [entry.balance_after for entry in txn.posted_entries] == [None, 2_500]
+    bank.refresh_from_db()
+    assert bank.ledger_balance() == -2_540
+
+
+def test_add_to_internal_balance_makes_a_missing_shard_then_adds_to_it(monkeypatch):
+    monkeypatch.setattr(posting_sql.random, "randrange", lambda n: n - 1)
+    bank = services.settlement_account("EUR")
+
+    posting_sql.send([posting_sql.add_to_internal_balance(bank.pk, -5)])
+    posting_sql.send([posting_sql.add_to_internal_balance(bank.pk, -7)])
+
+    shards = InternalBalance.objects.filter(account=bank)
+    assert list(shards.values_list("shard", "amount")) == [(InternalBalance.SHARDS - 1, -12)]
+
+
+def test_lock_accounts_carries_the_time_the_locks_were_held():
+    account = AccountFactory()
+    before = timezone.now()
+
+    with transaction.atomic():
+        locked = posting_sql.lock_accounts(account.pk)[account.pk]
+
+    assert before <= locked.locked_at <= timezone.now()

@@ -76,8 +76,10 @@ class Posted:
 
 
 def settlement_balances() -> dict[str, int]:
-    rows = Account.objects.filter(type="internal").values_list("currency", "balance")
-    return defaultdict(int, rows)
+    return defaultdict(
+        int,
+        {bank.currency: bank.ledger_balance() for bank in Account.objects.filter(type="internal")},
+    )
 
 
 def refused_with(expected: set[type[BankError]], call) -> BankError:
