@@ -265,7 +265,7 @@ def explain(figure: Figure) -> None:
 def measure(ledger: Ledger, *, samples: int, host: str, rng: random.Random) -> list[Figure]:
     from django.db import connection
 
-    api, browser = _clients(host)
+    api, _browser = _clients(host)
     deep = ledger.accounts[-1]
     deep_user = ledger.users[-1]
     picks = [rng.randrange(len(ledger.accounts) - 1) for _ in range(samples + 1)]
@@ -318,11 +318,15 @@ def measure(ledger: Ledger, *, samples: int, host: str, rng: random.Random) -> l
     figures.append(listing)
 
     board = Figure("dashboard page")
+    browsers = {}
+    for index in set(picks):  # signed in before the clock starts
+        browsers[index] = _clients(host)[1]
+        browsers[index].force_login(
+            ledger.users[index], backend="django.contrib.auth.backends.ModelBackend"
+        )
 
     def dashboard(i):
-        _, user = as_customer(i)
-        browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return browser.get("/dashboard/")
+        return browsers[picks[i % len(picks)]].get("/dashboard/")
 
     _timed(board, dashboard, samples, 200)
     figures.append(board)
