@@ -42,14 +42,12 @@ class RedisCache(django_redis.RedisCache):
 
 def count_hit(key: str, timeout: int) -> int:
     """One more hit on a counter in the shared cache, the new count back: one Redis round trip
-    with Redis; with another cache (the database's), an add and an incr."""
+    with Redis; with another cache (the database's) a get and a set, as DRF's throttles did
+    (two workers racing may count one hit once there, as with core/ratelimit.py)."""
     from django.core.cache import cache
 
     if hasattr(cache, "count_hit"):  # ours, on Redis
         return cache.count_hit(key, timeout)
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between the add and the incr: this hit opens the counter
-        cache.set(key, 1, timeout=timeout)
-        return 1
+    count = (cache.get(key) or 0) + 1
+    cache.set(key, count, timeout=timeout)
+    return count
