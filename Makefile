@@ -20,13 +20,8 @@ $(BIN)/.installed: requirements.lock
 
 run: $(BIN)/.installed
 	mkdir -p var
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
-	$(BIN)/python manage.py seed
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo ""
 	@echo "Serving the bank at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/gunicorn --config bankproject/gunicorn.conf.py --bind $(HOST):$(PORT) bankproject.wsgi
+	SEED_DEMO=true PYTHON=$(BIN)/python bin/start
 
 test: $(BIN)/.installed browser
 	$(BIN)/ruff check .

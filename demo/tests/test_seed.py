@@ -15,7 +15,7 @@ STAFF_EMAIL = STAFF_LOGIN[0]
 
 def seed() -> str:
     out = io.StringIO()
-    call_command("seed", "--users", "1", verbosity=0, stdout=out)
+    call_command("seed", "--users", "1", "--allow-production", verbosity=0, stdout=out)
     return out.getvalue()
 
 
