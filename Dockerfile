@@ -21,6 +21,7 @@ COPY . .
 # Static files are collected (hashed and compressed) into the image; bin/start collects again at
 # start, which finds them current.
 RUN DJANGO_ENV=production SECRET_KEY=build-only-not-used-at-runtime ALLOWED_HOSTS=build \
+    CARD_PAN_KEYS=build:build-only-not-used-at-runtime-pan-key CARD_CVC_KEY=build-only-not-used-at-runtime-cvc-key \
     python manage.py collectstatic --noinput --verbosity 0 \
  && mkdir -p /app/var && chown -R bank:bank /app/var
 

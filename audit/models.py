@@ -31,6 +31,7 @@ class AuditRecord(models.Model):
         ACCOUNT = "account"
         TRANSACTION = "transaction"
         USER = "user"
+        CARD = "card"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     actor = models.ForeignKey(

@@ -361,6 +361,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # Models' `status` fields with different choices: each enum named for its model.
+    "ENUM_NAME_OVERRIDES": {
+        "StatementStatusEnum": ["open", "issued"],
+        "CardStatusEnum": "cards.models.Card.Status",
+    },
 }
 
 # THROTTLE_RATES_OFF=1 switches the API's throttles off (a rate of None never throttles): for
@@ -385,6 +390,59 @@ APPROVAL_LIMITS: dict[str, int] = {
     currency.strip().upper(): int(limit)
     for currency, limit in env.dict("APPROVAL_LIMITS", default={}).items()
 }
+
+# --- Cards (cards/keys.py) -----------------------------------------------------------------
+# The bank's BIN (the first six digits of its cards' numbers), the keys of the PAN fingerprint
+# (HMAC-SHA-256; "id:key,id:key", the first one current, the others still found so that keys
+# rotate without losing old cards) and the CVC key (the CVC is derived from PAN and expiry,
+# never stored). In production all must be set, each key distinct from SECRET_KEY and from
+# the others; the local demo derives its own from SECRET_KEY.
+CARD_BIN = env.str("CARD_BIN", default="400000")
+if not (len(CARD_BIN) == 6 and CARD_BIN.isascii() and CARD_BIN.isdigit()):
+    raise ImproperlyConfigured("CARD_BIN must be six digits.")
+
+
+def _card_keys(text: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, _, key = item.partition(":")
+        if not key_id or not key or len(key_id) > 16 or key_id in keys:
+            raise ImproperlyConfigured(
+                "CARD_PAN_KEYS is id:key[,id:key...], ids unique, 1-16 chars."
+            )
+        keys[key_id] = key
+    return keys
+
+
+def _demo_key(label: str) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(SECRET_KEY.encode(), label.encode(), hashlib.sha256).hexdigest()
+
+
+CARD_PAN_KEYS = _card_keys(env.str("CARD_PAN_KEYS", default=""))
+CARD_CVC_KEY = env.str("CARD_CVC_KEY", default="")
+if PRODUCTION:
+    if not CARD_PAN_KEYS or not CARD_CVC_KEY:
+        raise ImproperlyConfigured("CARD_PAN_KEYS and CARD_CVC_KEY must be set in production.")
+    _all_keys = [SECRET_KEY, CARD_CVC_KEY, *CARD_PAN_KEYS.values()]
+    if len(set(_all_keys)) != len(_all_keys):
+        raise ImproperlyConfigured(
+            "CARD_PAN_KEYS and CARD_CVC_KEY must differ from SECRET_KEY and from each other."
+        )
+    if any(len(key) < 32 for key in _all_keys[1:]):
+        raise ImproperlyConfigured("Each card key must be at least 32 characters.")
+else:
+    CARD_PAN_KEYS = CARD_PAN_KEYS or {"demo": _demo_key("card-pan-fingerprint")}
+    CARD_CVC_KEY = CARD_CVC_KEY or _demo_key("card-cvc")
+# A card's daily limit (minor units of its account's currency): the default at issue and the
+# most a holder may set.
+CARD_DAILY_LIMIT_DEFAULT = env.int("CARD_DAILY_LIMIT_DEFAULT", default=100_000)
+CARD_DAILY_LIMIT_MAX = env.int("CARD_DAILY_LIMIT_MAX", default=1_000_000)
+CARD_VALID_YEARS = env.int("CARD_VALID_YEARS", default=4)
+CARD_CVC_FAILURES_TO_FREEZE = 5  # wrong CVCs (or expiries) for one card in one UTC day
+RATE_LIMITS["card_invalid"] = env.str("RATE_CARD_INVALID", default="20/15min")  # per address
 
 # --- Logging: JSON lines with the request id on every line ---------------------------------
 # The request's `ip` is bound by core.middleware.bind_peer_address: the client's address,

@@ -4,13 +4,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.urls import page_urlpatterns as accounts_pages
+from cards.urls import api_urlpatterns as cards_api
+from cards.urls import page_urlpatterns as cards_pages
 from core import errors, health, pages
 from ledger.urls import api_urlpatterns as ledger_api
 from ledger.urls import page_urlpatterns as ledger_pages
+from statements.urls import api_urlpatterns as statements_api
+from statements.urls import page_urlpatterns as statements_pages
 
 api_v1 = [
     *accounts_api,
     *ledger_api,
+    *statements_api,
+    *cards_api,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: any other path under /api/, in any verb, is the JSON 404, even with DEBUG on.
@@ -24,6 +30,8 @@ portal = [
     path("", pages.landing, name="landing"),
     *accounts_pages,
     *ledger_pages,
+    *statements_pages,
+    *cards_pages,
 ]
 
 urlpatterns = [

@@ -1,9 +1,9 @@
-"""`python -m bench transfers|pipeline|scale|profile|crash ...`: see bench/__init__.py."""
+"""`python -m bench transfers|pipeline|scale|statements|profile|crash`: see bench/__init__.py."""
 
 import argparse
 import sys
 
-from bench import crash, pipeline, profile, scale, transfers
+from bench import crash, pipeline, profile, scale, statements, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_arguments(
         commands.add_parser("scale", help="1,000,000 entries: history, lists, ledger_check.")
     )
+    statements.add_arguments(
+        commands.add_parser("statements", help="A month's statement at 1M entries vs 10k.")
+    )
     args = parser.parse_args(argv)
     if args.command == "transfers":
         return transfers.run(args)
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return pipeline.run(args)
     if args.command == "scale":
         return scale.run(args)
+    if args.command == "statements":
+        return statements.run(args)
     return profile.run(args)
 
 

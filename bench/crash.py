@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -57,6 +58,9 @@ def server_environment(
         "SECRET_KEY": signing_key,
         "JWT_SIGNING_KEY": signing_key,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # production refuses to start without its card keys (bankproject/settings.py)
+        "CARD_PAN_KEYS": f"crash:{secrets.token_urlsafe(32)}",
+        "CARD_CVC_KEY": secrets.token_urlsafe(32),
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
         "GUNICORN_LOG_LEVEL": "warning",

@@ -24,6 +24,8 @@ def bench_environment(*, database_url: str, redis_url: str) -> dict[str, str]:
         "DJANGO_ENV": "production",
         "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CARD_PAN_KEYS": f"bench:{secrets.token_urlsafe(32)}",
+        "CARD_CVC_KEY": secrets.token_urlsafe(32),
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
         "GUNICORN_LOG_LEVEL": "warning",

@@ -331,7 +331,7 @@ def measure(ledger: Ledger, *, samples: int, host: str, rng: random.Random) -> l
     _timed(board, dashboard, samples, 200)
     figures.append(board)
 
-    statements = Figure("a month's statement", note="the statements app is not on main yet")
+    statements = Figure("a month's statement", note="the statements app is not installed")
     if _statements_available():
         statements.note = ""
 
@@ -374,7 +374,7 @@ def _statements_available() -> bool:
     from django.urls import NoReverseMatch, reverse
 
     try:
-        reverse("api:statement-list", kwargs={"pk": uuid.uuid4()})
+        reverse("api:account-statements", kwargs={"pk": uuid.uuid4()})
     except NoReverseMatch:
         return False
     return True

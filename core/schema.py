@@ -74,6 +74,11 @@ class BankAutoSchema(AutoSchema):
                     error_response(status, GENERIC_ERRORS[status]), str(status)
                 ),
             )
+        for status, response in responses.items():
+            # An error is the JSON envelope whatever format was asked for (?format=csv, pdf).
+            content = response.get("content", {})
+            if status.startswith(("4", "5")) and "application/json" in content:
+                response["content"] = {"application/json": content["application/json"]}
         return responses
 
     def _map_basic_serializer(self, serializer, direction):

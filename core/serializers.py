@@ -33,6 +33,21 @@ class StrictSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: ["Must be a JSON string."] for name in not_text}
                 )
+            # DRF trims whitespace before it checks max_length, so 200 characters of which 60
+            # are spaces passed a `maxLength: 140` the schema promises (found by bin/fuzz).
+            too_long = sorted(
+                name
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and field.max_length is not None
+                and isinstance(data.get(name), str)
+                and len(data[name]) > field.max_length
+            )
+            if too_long:
+                limit = "Ensure this field has no more than {} characters."
+                raise serializers.ValidationError(
+                    {name: [limit.format(self.fields[name].max_length)] for name in too_long}
+                )
         return super().to_internal_value(data)
 
 

@@ -47,7 +47,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import TemplateHTMLRenderer
 
 from core.errors import BankError, ValidationFailed, handler400, handler403, handler404
@@ -69,7 +69,10 @@ class PageNegotiation(BaseContentNegotiation):
     `?format=json` on a page URL get the page, not a 406 or a 404."""
 
     def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
+        # A page's form posts urlencoded, or multipart (a test client's default): the parser
+        # for the body's type among the page's own, else its first.
+        chosen = DefaultContentNegotiation().select_parser(request, parsers)
+        return chosen or (parsers[0] if parsers else None)
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type

@@ -8,7 +8,7 @@ from core.currencies import CURRENCY_CHOICES
 from core.errors import ValidationFailed
 from core.money import MAX_AMOUNT, AmountError, minor_units
 from core.serializers import ModelOutput, StrictSerializer
-from ledger.models import Account, Entry
+from ledger.models import Account, Entry, Transaction
 from ledger.numbers import MAX_TYPED_LENGTH, AccountNumberError, validate_account_number
 
 
@@ -132,6 +132,8 @@ def counterparty_of(entry: Entry) -> dict | None:
     other = entry.counterparty
     if other is None:
         return None
+    if other.is_internal and entry.transaction.kind == Transaction.Kind.CARD_PAYMENT:
+        return {"name": entry.transaction.description, "account_number": None}  # the merchant
     if other.is_internal:
         return {"name": BANK_NAME, "account_number": None}
     return {"name": other.holder.full_name if other.holder else "", "account_number": other.number}

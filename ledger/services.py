@@ -18,7 +18,7 @@ management commands), which no request reaches: no person, so no person's rules,
 an audit record."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -233,6 +233,12 @@ def _ensure_staff_rules(
     customer_accounts = [account.pk for account in accounts if not account.is_internal]
     if Account.objects.held_by(by).filter(pk__in=customer_accounts).exists():
         raise OwnAccountError()
+
+
+def ensure_staff_rules(*, by: User | None, accounts: Iterable[Account], why: str, field: str):
+    """The staff rules for a staff action another app offers on these accounts (a card's
+    freeze): a reason, and none of the accounts the person's own."""
+    _ensure_staff_rules(by=by, accounts=accounts, why=why, field=field)
 
 
 def approval_limit(currency: str) -> int:
@@ -486,6 +492,40 @@ def withdraw(
         amount=amount,
         initiated_by=initiated_by,
         description=description,
+        idempotency=idempotency,
+    )
+
+
+def card_debit(
+    *,
+    account: Account,
+    amount: int,
+    merchant: str,
+    check: Callable[[Account], None],
+    idempotency: Idempotency | None = None,
+) -> Transaction:
+    """A card payment's posting: `amount` from the card's `account` to the bank's settlement
+    account in its currency, kind `card_payment`, the merchant as the description (the
+    history's counterparty). A building block, not a service: it runs inside the cards app's
+    durable transaction, which writes its own record of the payment in the same transaction.
+
+    Claims the idempotency key first (the key scoped to the card), then locks the card's
+    account (as a withdrawal does) and calls `check(account)` under the lock with it fresh: the
+    card's own rules (its status, its expiry, its daily limit), which raise to refuse. Then
+    the ledger's: AccountInactiveError, InsufficientFundsError. Nothing is posted on a refusal.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("card_debit runs inside the card payment's transaction.")
+    _begin(amount, idempotency)
+    bank = settlement_account(account.currency)  # not locked: see `post`
+    account = posting_sql.lock_accounts(account.pk)[account.pk]
+    check(account)
+    ensure_can_send(account, amount)
+    return post(
+        kind=Kind.CARD_PAYMENT,
+        legs=[(account, -amount), (bank, amount)],
+        initiated_by=None,
+        description=merchant,
         idempotency=idempotency,
     )
 

@@ -25,8 +25,10 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from cards.services import issue_card
 from conftest import bearer
 from ledger.services import deposit
 from ledger.tests.factories import account_for, ledger_rows, send
@@ -39,7 +41,7 @@ VERBS = ["get", "head", "post", "put", "patch", "delete"]
 # tested in ledger/tests/test_admin.py.
 SKIPPED_NAMESPACES = {"admin"}
 # Fewer patterns than this and the walk has gone wrong (a changed include, a renamed
-# namespace): it must not pass by testing nothing. Today: 34.
+# namespace): it must not pass by testing nothing. Today: 45.
 MIN_PATTERNS = 30
 MIN_PATTERNS_WITH_AN_ID = 4
 
@@ -57,10 +59,14 @@ class Victim:
     nickname: str
     transfer_id: str
     description: str
+    period: str  # a month of the account's statements (the current one)
     approval_id: str  # a teller's request above the limit on the victim's account
+    card_id: str
+    card_last4: str
 
     def secrets(self) -> dict[str, str]:
-        return asdict(self)
+        """What must never show: everything but the month, which anyone's page may show."""
+        return {k: v for k, v in asdict(self).items() if k != "period"}
 
 
 # (the path segment before the parameter, the parameter's name) -> the victim's value for it.
@@ -69,7 +75,11 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("accounts", "id"): lambda v: v.account_id,  # /accounts/{id}/ (page)
     ("transfers", "pk"): lambda v: v.transfer_id,  # /api/v1/transfers/{pk}/
     ("transfers", "id"): lambda v: v.transfer_id,  # /transfers/{id}/ (page)
+    # /api/v1/accounts/{pk}/statements/{period}/ and its page: a month the victim's account has
+    ("statements", "period"): lambda v: v.period,
     ("approvals", "pk"): lambda v: v.approval_id,  # /api/v1/approvals/{pk}/... (staff only)
+    ("cards", "pk"): lambda v: v.card_id,  # /api/v1/cards/{pk}/...
+    ("cards", "id"): lambda v: v.card_id,  # /cards/{id}/... (pages)
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
 REGEX_SAMPLES = {
@@ -181,6 +191,7 @@ def victim(db) -> Victim:
         initiated_by=UserFactory(is_staff=True),
         description="Quested branch deposit",
     )
+    card = issue_card(owner=user, account_id=account.pk).card
     account.refresh_from_db()
     # Read back as the victim sees it, so each value is what the API would show.
     own = bearer(user)
@@ -195,7 +206,10 @@ def victim(db) -> Victim:
         nickname=account.nickname,
         transfer_id=transfer["id"],
         description=transfer["description"],
+        period=timezone.now().strftime("%Y-%m"),
         approval_id=str(approval.pk),
+        card_id=str(card.pk),
+        card_last4=f"•••• {card.last4}",
     )
 
 
@@ -218,14 +232,23 @@ def body_naming(victim: Victim) -> dict:
         "nickname": "pwned",
         "description": "pwned",
         "reason": "pwned",
+        "daily_limit": 1,
     }
 
 
 def victims_state(victim: Victim):
+    from cards.models import Card
     from ledger.models import Account
 
     account = Account.objects.get(pk=victim.account_id)
-    return (account.balance, account.status, account.nickname, ledger_rows())
+    card = Card.objects.get(pk=victim.card_id)
+    return (
+        account.balance,
+        account.status,
+        account.nickname,
+        ledger_rows(),
+        (card.status, card.daily_limit),
+    )
 
 
 def send_as_customer(route: Route, verb: str, path: str, body: dict, attacker):

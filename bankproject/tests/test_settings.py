@@ -11,8 +11,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def card_keys() -> dict[str, str]:
+    """The card keys production requires (bankproject/settings.py, "Cards")."""
+    return {
+        "CARD_PAN_KEYS": f"k2:{secrets.token_urlsafe(32)},k1:{secrets.token_urlsafe(32)}",
+        "CARD_CVC_KEY": secrets.token_urlsafe(32),
+    }
+
+
 def manage(*args, **env_overrides):
-    inherited = ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    inherited = (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DEBUG",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "CARD_PAN_KEYS",
+        "CARD_CVC_KEY",
+    )
     env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(env_overrides)
     return subprocess.run(
@@ -49,6 +64,7 @@ def test_check_deploy_is_clean_in_production():
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="bank.example",
+        **card_keys(),
     )
 
     assert result.returncode == 0, result.stderr
@@ -111,6 +127,7 @@ def test_check_deploy_is_clean_with_debug_off_and_the_production_env(tmp_path):
         RATE_LOGIN="30/15min",
         THROTTLE_AUTH="30/min",
         VAR_DIR=str(tmp_path),
+        **card_keys(),
     )
 
     assert result.returncode == 0, result.stderr
@@ -128,7 +145,50 @@ def test_production_mode_takes_its_trusted_proxy_count_from_the_environment():
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="bank.example",
         TRUSTED_PROXY_COUNT="2",
+        **card_keys(),
     )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["2", "False"]
+
+
+@pytest.mark.parametrize("missing", ["CARD_PAN_KEYS", "CARD_CVC_KEY"])
+def test_production_refuses_to_start_without_the_card_keys(missing):
+    env = {"DJANGO_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64)}
+    env.update(ALLOWED_HOSTS="bank.example", **card_keys())
+    del env[missing]
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert "CARD_PAN_KEYS and CARD_CVC_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("reused", ["secret", "pan"])
+def test_production_refuses_card_keys_equal_to_another_key(reused):
+    secret, pan = secrets.token_urlsafe(64), secrets.token_urlsafe(32)
+    result = manage(
+        "check",
+        DJANGO_ENV="production",
+        SECRET_KEY=secret,
+        ALLOWED_HOSTS="bank.example",
+        CARD_PAN_KEYS=f"k1:{pan}",
+        CARD_CVC_KEY=secret if reused == "secret" else pan,
+    )
+
+    assert result.returncode != 0
+    assert "must differ from SECRET_KEY and from each other" in result.stderr
+
+
+def test_production_refuses_a_short_card_key():
+    result = manage(
+        "check",
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="bank.example",
+        CARD_PAN_KEYS="k1:short",
+        CARD_CVC_KEY=secrets.token_urlsafe(32),
+    )
+
+    assert result.returncode != 0
+    assert "at least 32 characters" in result.stderr

@@ -1,5 +1,7 @@
 """The demo's staff login shows the staff roles, not a superuser's everything."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -35,3 +37,16 @@ def test_seed_history_leaves_an_audit_record_per_cash_movement():
     staff = User.objects.get(email=STAFF_LOGIN[0])
     assert AuditRecord.objects.filter(action="deposit", actor=None).exists()  # wires in
     assert AuditRecord.objects.filter(action="deposit", actor=staff).exists()  # the counter
+
+
+def test_seed_issues_the_demo_login_one_card_and_prints_no_number(capsys):
+    from cards.models import Card
+    from demo.management.commands.seed import DEMO_EMAIL
+
+    call_command("seed", "--users", "1", verbosity=1)
+    call_command("seed", "--users", "1", verbosity=1)  # idempotent
+
+    card = Card.objects.get()
+    assert card.account.holder.user.email == DEMO_EMAIL
+    out = capsys.readouterr().out
+    assert "debit card" in out and not re.search(r"\d{12,19}", out)  # no card number

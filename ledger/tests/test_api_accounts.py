@@ -822,3 +822,16 @@ def test_deposit_with_the_same_key_on_another_account_is_a_conflict(staff_api):
 
     error_of(response, 409, "idempotency_conflict")
     assert balance_of(other) == 0
+
+
+def test_patch_account_refuses_a_nickname_over_140_characters_padded_with_spaces(
+    customer, customer_api
+):
+    """DRF trimmed before it measured: 141+ characters with spaces around passed (bin/fuzz)."""
+    account = account_for(customer)
+
+    response = customer_api.patch(
+        f"/api/v1/accounts/{account.pk}/", {"nickname": "\f" + "n" * 139 + "  "}, format="json"
+    )
+
+    assert response.status_code == 400 and "nickname" in response.json()["error"]["details"]

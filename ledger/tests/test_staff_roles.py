@@ -317,7 +317,8 @@ def test_each_role_may_exactly_its_actions(role, actions):
 def test_auditor_holds_every_view_permission_of_the_bank_and_nothing_else():
     auditor = Group.objects.get(name="auditor")
     bank = Permission.objects.filter(
-        content_type__app_label__in=["accounts", "audit", "ledger"], codename__startswith="view_"
+        content_type__app_label__in=["accounts", "audit", "ledger", "statements", "cards"],
+        codename__startswith="view_",
     )
 
     assert set(auditor.permissions.all()) == set(bank)
@@ -338,13 +339,28 @@ def test_roles_migration_is_idempotent():
 
     approvals = importlib.import_module("ledger.migrations.0006_approval_request_roles")
     check_runs = importlib.import_module("ledger.migrations.0008_ledger_check_run_readers")
+    # A later app's models give their readers their view permissions in their own migration.
+    statements = importlib.import_module(
+        "statements.migrations.0002_statement_append_only_and_auditor"
+    )
+    cards = importlib.import_module("cards.migrations.0002_card_roles")
     state_apps = (
-        MigrationLoader(connection).project_state(("ledger", "0008_ledger_check_run_readers")).apps
+        MigrationLoader(connection)
+        .project_state(
+            [
+                ("ledger", "0008_ledger_check_run_readers"),
+                ("statements", "0002_statement_append_only_and_auditor"),
+                ("cards", "0002_card_roles"),
+            ]
+        )
+        .apps
     )
     editor = SimpleNamespace(connection=connection)  # forward reads only its alias
     for _twice in range(2):
         roles.forward(state_apps, editor)
         approvals.forward(state_apps, editor)
         check_runs.forward(state_apps, editor)
+        statements.readers_forward(state_apps, editor)
+        cards.forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before

@@ -69,6 +69,8 @@ from tqdm import tqdm
 from accounts.models import Holder, User
 from accounts.services import update_profile
 from audit.models import AuditRecord
+from cards.models import Card
+from cards.services import issue_card
 from core.errors import BankError
 from demo.bulk_sql import Table
 from ledger import services
@@ -407,6 +409,7 @@ class Command(BaseCommand):
                     "The ledger already has entries, so new customers start with an opening "
                     "deposit today (use --reset for a fresh demo with months of history)."
                 )
+        self._demo_card()
 
         if people or businesses:
             self._say(
@@ -418,6 +421,17 @@ class Command(BaseCommand):
         else:
             self._say("The demo bank is already seeded; nothing to do.")
         self._print_logins(users)
+
+    def _demo_card(self) -> None:
+        """A debit card on the demo login's first active account, once. Its number and CVC
+        are not printed (nor kept anywhere): the cards page issues one to see them."""
+        demo = User.objects.filter(email=DEMO_EMAIL).first()
+        if demo is None or Card.objects.held_by(demo).exists():
+            return
+        account = Account.objects.held_by(demo).filter(status=Account.Status.ACTIVE).first()
+        if account is not None:
+            issue_card(owner=demo, account_id=account.pk)
+            self._say("Issued a debit card to the demo login (its number is not shown).")
 
     # --- people ---------------------------------------------------------------------------
 
