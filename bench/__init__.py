@@ -16,6 +16,21 @@
         SQL statements and cache round trips per transfer, CPU per transfer, Python function
         calls per transfer (cProfile: a steady measure on a noisy machine), then pyinstrument.
 
+    python -m bench pipeline [--clients 8] [--transfer-clients 1,8,32] [--seconds 8]
+        What the bank adds around a request against the framework itself, in one run: two
+        gunicorns (the bank in production mode, and a yardstick with no middleware serving a
+        bare DRF view that reads one account by primary key), 8 clients; the bare view, the
+        bare view behind the bank's middleware, an authenticated GET /api/v1/accounts/{id}/,
+        transfers at 1, 8 and 32 clients (random pairs, one hot account) beside pgbench, the
+        gunicorn workers' CPU per request, and per request in-process: database and Redis
+        round trips and Python CPU. bench/pipeline.py.
+
+    python -m bench scale [--entries 1000000] [--accounts 10000] [--fresh]
+        Builds a million entries over 10,000 accounts (bulk, valid running balances) in
+        bank_scale, times ledger_check at a tenth and at all of them, then p50/p95 of history
+        pages (first and deep), the dashboard, the accounts list and a transfer, with EXPLAIN
+        ANALYZE of every query. bench/scale.py.
+
 Everything runs on 127.0.0.1. The load generator, PostgreSQL and gunicorn share the machine's
 CPUs; on a machine other work is using too, compare runs by their ratios to pgbench.
 """

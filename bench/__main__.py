@@ -1,11 +1,9 @@
-"""`python -m bench transfers [--quick] [--database-url ...]`; `python -m bench profile`;
-`python -m bench crash [--transfers N] [--database-url ...]`;
-`python -m bench statements [--database-url ...]`."""
+"""`python -m bench transfers|pipeline|scale|statements|profile|crash`: see bench/__init__.py."""
 
 import argparse
 import sys
 
-from bench import crash, profile, statements, transfers
+from bench import crash, pipeline, profile, scale, statements, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +20,14 @@ def main(argv: list[str] | None = None) -> int:
             "crash", help="The bank workload with a server SIGKILLed midway (Jepsen-style)."
         )
     )
+    pipeline.add_arguments(
+        commands.add_parser(
+            "pipeline", help="The request pipeline against a bare DRF view, and transfers."
+        )
+    )
+    scale.add_arguments(
+        commands.add_parser("scale", help="1,000,000 entries: history, lists, ledger_check.")
+    )
     statements.add_arguments(
         commands.add_parser("statements", help="A month's statement at 1M entries vs 10k.")
     )
@@ -30,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return transfers.run(args)
     if args.command == "crash":
         return crash.run_command(args)
+    if args.command == "pipeline":
+        return pipeline.run(args)
+    if args.command == "scale":
+        return scale.run(args)
     if args.command == "statements":
         return statements.run(args)
     return profile.run(args)

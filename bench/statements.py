@@ -63,6 +63,8 @@ def environment(database_url: str, redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "DJANGO_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "CARD_PAN_KEYS": f"bench:{secrets.token_urlsafe(32)}",
+        "CARD_CVC_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "testserver,127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",

@@ -49,6 +49,13 @@ def wait_healthy(port: int, *, process: subprocess.Popen, timeout: float = 60) -
 @contextmanager
 def gunicorn(env: dict[str, str], *, log_path: Path):
     """A gunicorn serving the project with bench/gunicorn.conf.py; yields its port."""
+    with gunicorn_process(env, log_path=log_path) as (port, _process):
+        yield port
+
+
+@contextmanager
+def gunicorn_process(env: dict[str, str], *, log_path: Path):
+    """As `gunicorn`, yielding (port, the master's Popen) for those who read its workers."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -70,7 +77,7 @@ def gunicorn(env: dict[str, str], *, log_path: Path):
         )
         try:
             wait_healthy(port, process=process)
-            yield port
+            yield port, process
         finally:
             process.terminate()
             try:

@@ -147,7 +147,13 @@ def freeze_card(*, card: Card) -> Card:
 
 @transaction.atomic(durable=True)
 def unfreeze_card(*, card: Card) -> Card:
-    return _set_status(card, Status.ACTIVE)
+    """The holder's unfreeze, which also clears the day's wrong CVCs: the holder, signed in,
+    vouches for the card again."""
+    locked = _set_status(card, Status.ACTIVE)
+    if locked.cvc_failures:
+        locked.cvc_failures = 0
+        locked.save(update_fields=["cvc_failures"])
+    return locked
 
 
 @transaction.atomic(durable=True)
@@ -188,7 +194,12 @@ def staff_freeze_card(*, card: Card, reason: str, by: User | None) -> Card:
 
 
 def verify_card(*, pan: str, expiry_month: int, expiry_year: int, cvc: str) -> Card:
-    """The card these card data name, or InvalidCardError, at the same cost either way."""
+    """The card these card data name, or InvalidCardError, at the same cost either way.
+
+    A card blocked by wrong CVCs today answers InvalidCardError even to the right data, until
+    the day ends or its holder unfreezes it: otherwise a guesser who froze it with five wrong
+    CVCs could go on guessing and know the right one by its different refusal
+    (`card_inactive`)."""
     prints = keys.fingerprints(pan)
     card = Card.objects.select_related("account").filter(fingerprint__in=prints).first()
     cvc_ok = keys.cvc_matches(pan, expiry_month, expiry_year, cvc)
@@ -196,10 +207,17 @@ def verify_card(*, pan: str, expiry_month: int, expiry_year: int, cvc: str) -> C
         expiry_month,
         expiry_year,
     )
-    if card is not None and cvc_ok and expiry_ok:
+    if card is not None and cvc_ok and expiry_ok and not _blocked(card):
         return card
     _count_failure(prints)  # one UPDATE, of no row when the number is unknown
     raise InvalidCardError()
+
+
+def _blocked(card: Card) -> bool:
+    return (
+        card.cvc_failures_on == today_utc()
+        and card.cvc_failures >= settings.CARD_CVC_FAILURES_TO_FREEZE
+    )
 
 
 @transaction.atomic(durable=True)

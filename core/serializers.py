@@ -1,3 +1,5 @@
+import copy
+
 from rest_framework import serializers
 
 
@@ -58,3 +60,21 @@ class JsonBooleanField(serializers.BooleanField):
         if isinstance(data, bool):
             return data
         self.fail("invalid")
+
+
+class ModelOutput(serializers.ModelSerializer):
+    """An output-only ModelSerializer that builds its fields from the model once per class.
+
+    DRF's ModelSerializer maps every model field to a serializer field (field_mapping, the
+    validators, the choices) on every instance, that is on every request: a tenth of an
+    authenticated GET's Python (bench/pipeline.py). The mapping depends on the class alone,
+    so it is kept, and each instance gets a deep copy, as a plain Serializer's declared fields
+    are copied."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)

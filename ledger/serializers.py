@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from core.currencies import CURRENCY_CHOICES
 from core.errors import ValidationFailed
 from core.money import MAX_AMOUNT, AmountError, minor_units
-from core.serializers import StrictSerializer
+from core.serializers import ModelOutput, StrictSerializer
 from ledger.models import Account, Entry, Transaction
 from ledger.numbers import MAX_TYPED_LENGTH, AccountNumberError, validate_account_number
 
@@ -42,7 +42,7 @@ class AccountNumberField(serializers.CharField):
 # --- accounts ---------------------------------------------------------------------------------
 
 
-class AccountOutput(serializers.ModelSerializer):
+class AccountOutput(ModelOutput):
     class Meta:
         model = Account
         fields = [

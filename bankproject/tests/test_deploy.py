@@ -179,6 +179,8 @@ def test_production_serves_hashed_compressed_static_files(tmp_path):
             "DJANGO_SETTINGS_MODULE": "bankproject.settings",
             "DJANGO_ENV": "production",
             "SECRET_KEY": "x" * 60,
+            "CARD_PAN_KEYS": "k1:" + "p" * 40,
+            "CARD_CVC_KEY": "c" * 40,
             "ALLOWED_HOSTS": "bank.example.com",
             "VAR_DIR": str(tmp_path),
             "TESTING": "",

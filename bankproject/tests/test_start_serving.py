@@ -81,6 +81,8 @@ def production_env(database_url: str, var_dir: Path, port: int) -> dict:
     env.update(
         DJANGO_ENV="production",
         SECRET_KEY="serving-test-" + "k" * 50,
+        CARD_PAN_KEYS="serving:" + "p" * 40,
+        CARD_CVC_KEY="serving-cvc-" + "c" * 40,
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",  # plain HTTP on the loopback; a proxy terminates TLS
         DATABASE_URL=database_url,

@@ -293,7 +293,27 @@ def test_five_wrong_cvcs_in_a_day_freeze_the_card_though_each_answers_402(mercha
 
     issued.card.refresh_from_db()
     assert (issued.card.cvc_failures, issued.card.status) == (5, "frozen")
-    declined(merchant.post(PAYMENTS, card_data(issued), format="json"), "card_inactive")
+    # Blocked for the day: the right data get the same refusal as wrong ones, so guessing on
+    # cannot tell the right CVC by a different answer.
+    declined(merchant.post(PAYMENTS, card_data(issued), format="json"), "invalid_card")
+    assert merchant.post(PAYMENTS, card_data(issued), format="json").content == (
+        merchant.post(PAYMENTS, card_data(issued, cvc=wrong_cvc(issued)), format="json").content
+    )
+
+
+def test_the_holders_unfreeze_clears_the_days_wrong_cvcs(merchant, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "card_invalid": "100/15min"}
+    issued = issued_card()
+    for _ in range(5):
+        merchant.post(PAYMENTS, card_data(issued, cvc=wrong_cvc(issued)), format="json")
+    issued.card.refresh_from_db()
+    assert issued.card.status == "frozen"
+
+    services.unfreeze_card(card=issued.card)
+
+    issued.card.refresh_from_db()
+    assert (issued.card.cvc_failures, issued.card.status) == (0, "active")
+    assert merchant.post(PAYMENTS, card_data(issued), format="json").status_code == 201
 
 
 def test_yesterdays_wrong_cvcs_do_not_count(card):

@@ -182,3 +182,32 @@ def test_a_forged_upstream_id_never_reaches_a_log_line(api, log_lines):
     assert lines
     assert all("forged" not in line["request_id"] for line in lines)
     assert all("correlation_id" not in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /api/v1/accounts/eac766e7-41fa-4276-ac7f-2aeddd350cd4/",
+        "a3be6f54-b588-4f2c-b4cd-6bc714a3743b",
+        "pay 4111 1111 1111 1111 now",
+        "4111-1111-1111-1111",
+        "4111%201111%201111%201111",
+        "?password=hunter2&x=1",
+        '{"Token": "abc", "n": 1}',
+        "Bearer eyJhbGciOi.eyJzdWIi.c2ln",
+        "12345678-1234-1234-1234-123456789012",
+        "٤١١١١١١١١١١١١١١١",  # Arabic-Indic digits are \d too
+        "nothing to see",
+    ],
+)
+def test_redaction_skips_only_text_its_patterns_cannot_match(text):
+    from core import logging as bank_logging
+
+    def unfiltered(value: str) -> str:
+        value = bank_logging.JSON_PAIRS.sub(
+            lambda m: f'{m["head"]}"{bank_logging.REDACTED}"', value
+        )
+        value = bank_logging.QUERY_PAIRS.sub(lambda m: f"{m['head']}{bank_logging.REDACTED}", value)
+        return bank_logging.SENSITIVE_VALUES.sub(bank_logging.REDACTED, value)
+
+    assert bank_logging._scrub_text(text) == unfiltered(text)

@@ -112,6 +112,8 @@ def test_production_refuses_the_fuzzing_switch():
         THROTTLE_RATES_OFF="1",
         DJANGO_ENV="production",
         SECRET_KEY="x" * 64,
+        CARD_PAN_KEYS="k1:" + "p" * 40,
+        CARD_CVC_KEY="c" * 40,
         ALLOWED_HOSTS="bank.example",
     )
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditRecord
+from cards.models import Card, CardPayment
 from ledger.checks import check_ledger
 from ledger.models import Account, AccountStatusChange, Entry, Transaction
 
@@ -31,6 +32,8 @@ def books() -> dict:
         "entries": Entry.objects.count(),
         "audit": AuditRecord.objects.count(),
         "status_changes": AccountStatusChange.objects.count(),
+        "cards": Card.objects.count(),
+        "card_payments": CardPayment.objects.count(),
     }
 
 
@@ -68,6 +71,23 @@ def test_seed_pays_by_card_at_named_merchants():
     assert Entry.objects.filter(
         transaction__description="Spotify", account__type=Account.Type.INTERNAL
     ).exists()
+
+
+def test_seed_issues_cards_and_every_card_payment_names_its_card():
+    seed()
+
+    cards = Card.objects.all()
+    assert cards.filter(account__type="checking").count() >= 20  # one per customer at least
+    assert all(card.status == "active" and len(card.last4) == 4 for card in cards)
+    payments = Transaction.objects.filter(kind=Transaction.Kind.CARD_PAYMENT)
+    linked = CardPayment.objects.select_related("card", "transaction")
+    assert linked.count() == payments.count()
+    for payment in linked[:200]:
+        txn = payment.transaction
+        debit = txn.entries.get(amount__lt=0)
+        assert debit.account_id == payment.card.account_id
+        assert (payment.amount, payment.merchant) == (-debit.amount, txn.description)
+        assert payment.created_at == txn.created_at
 
 
 def test_seed_freezes_some_accounts_and_nothing_moves_after():

@@ -69,8 +69,8 @@ from tqdm import tqdm
 from accounts.models import Holder, User
 from accounts.services import update_profile
 from audit.models import AuditRecord
-from cards.models import Card
-from cards.services import issue_card
+from cards import keys
+from cards.models import Card, CardPayment
 from core.errors import BankError
 from demo.bulk_sql import Table
 from ledger import services
@@ -219,6 +219,10 @@ class Books:
         return not source.is_internal and self.balance[source.pk] < posting.amount
 
     def post(self, postings: list[Posting]) -> None:
+        self.payment_table = Table(
+            CardPayment,
+            ["id", "card", "transaction", "amount", "currency", "merchant", "created_at"],
+        )
         txn_table = Table(
             Transaction, ["id", "kind", "description", "initiated_by", "reverses", "created_at"]
         )
@@ -243,6 +247,8 @@ class Books:
         txns: list[tuple] = []
         entries: list[tuple] = []
         records: list[AuditRecord] = []
+        payments: list[tuple] = []  # CardPayment rows of the card payments made with a card
+        db_card: dict = {}
         balance = self.balance
         bar = tqdm(
             postings, desc="History", unit="posting", disable=not (self.verbosity and postings)
@@ -270,12 +276,20 @@ class Books:
                 (prep_id(uuid7()), db_txn, db_id[dst], db_id[src], amount,
                  destination.currency, None if destination.is_internal else balance[dst], at)
             )  # fmt: skip
+            if posting.card is not None:
+                card = posting.card.pk
+                if card not in db_card:
+                    db_card[card] = self.payment_table.prep["card"](card)
+                payments.append(
+                    (db_txn, db_card[card], db_txn, amount, source.currency,
+                     posting.description, at)
+                )  # fmt: skip
             if posting.kind in (Kind.DEPOSIT, Kind.WITHDRAWAL):
                 customer = destination if posting.kind == Kind.DEPOSIT else source
                 records.append(self._cash_record(posting, customer, txn_id))
             if len(txns) >= BATCH:
-                self._insert(txn_table, txns, entry_table, entries, records)
-        self._insert(txn_table, txns, entry_table, entries, records)
+                self._insert(txn_table, txns, entry_table, entries, records, payments)
+        self._insert(txn_table, txns, entry_table, entries, records, payments)
 
     def _cash_record(self, posting: Posting, account: Account, txn_id) -> AuditRecord:
         """What `ledger.services.deposit` and `withdraw` record for the same movement."""
@@ -294,9 +308,13 @@ class Books:
             created_at=posting.at,
         )
 
-    def _insert(self, txn_table, txns: list, entry_table, entries: list, records: list) -> None:
+    def _insert(
+        self, txn_table, txns: list, entry_table, entries: list, records: list, payments: list
+    ) -> None:
         txn_table.insert(txns)
         entry_table.insert(entries)
+        self.payment_table.insert(payments)
+        payments.clear()
         AuditRecord.objects.bulk_create(records, batch_size=500)
         self.posted += len(txns)
         txns.clear()
@@ -409,7 +427,6 @@ class Command(BaseCommand):
                     "The ledger already has entries, so new customers start with an opening "
                     "deposit today (use --reset for a fresh demo with months of history)."
                 )
-        self._demo_card()
 
         if people or businesses:
             self._say(
@@ -421,17 +438,6 @@ class Command(BaseCommand):
         else:
             self._say("The demo bank is already seeded; nothing to do.")
         self._print_logins(users)
-
-    def _demo_card(self) -> None:
-        """A debit card on the demo login's first active account, once. Its number and CVC
-        are not printed (nor kept anywhere): the cards page issues one to see them."""
-        demo = User.objects.filter(email=DEMO_EMAIL).first()
-        if demo is None or Card.objects.held_by(demo).exists():
-            return
-        account = Account.objects.held_by(demo).filter(status=Account.Status.ACTIVE).first()
-        if account is not None:
-            issue_card(owner=demo, account_id=account.pk)
-            self._say("Issued a debit card to the demo login (its number is not shown).")
 
     # --- people ---------------------------------------------------------------------------
 
@@ -578,11 +584,43 @@ class Command(BaseCommand):
         return datetime.combine(day, time(hour, rng.randint(0, 59), rng.randint(0, 59)), UTC)
 
     def _issue_cards(self, people: list[Person]) -> dict:
-        """The seam for the cards app: issue each customer's debit card here (through its
-        service) and return {checking account pk: card}; every card payment of the plan then
-        carries its card (`Posting.card`). Until cards exist, card payments name the merchant
-        only."""
-        return {}
+        """A debit card on each new customer's checking and travel account, issued the day it
+        opened: {account pk: card}; every card payment of the plan carries its card
+        (`Posting.card`) and gets its CardPayment row. Issued in bulk as `issue_card` would
+        (a number from the BIN drawn from a CSPRNG, only its last4 and keyed fingerprint
+        kept), valid CARD_VALID_YEARS from today; the numbers are forgotten at once, so
+        nobody can pay with a seeded card (the cards page issues one whose number is shown)."""
+        key_id = keys.current_key_id()
+        expiry = (self.now.month, self.now.year + settings.CARD_VALID_YEARS)
+        cards: dict = {}
+        prints: set[str] = set()
+        spending = [a for p in people for a in (p.checking, p.travel) if a is not None]
+        for account in spending:
+            while True:
+                pan = keys.new_pan()
+                fingerprint = keys.fingerprint(pan, key_id)
+                if fingerprint not in prints:
+                    break
+            prints.add(fingerprint)
+            cards[account.pk] = Card(
+                account=account,
+                last4=pan[-4:],
+                fingerprint=fingerprint,
+                key_id=key_id,
+                expiry_month=expiry[0],
+                expiry_year=expiry[1],
+                daily_limit=settings.CARD_DAILY_LIMIT_DEFAULT,
+                created_at=account.created_at,
+            )
+        # A number already issued (one in a billion per card) would be drawn again by
+        # issue_card; here its card is left out and that customer's card payments name the
+        # merchant only.
+        taken = set(
+            Card.objects.filter(fingerprint__in=prints).values_list("fingerprint", flat=True)
+        )
+        cards = {pk: card for pk, card in cards.items() if card.fingerprint not in taken}
+        Card.objects.bulk_create(cards.values(), batch_size=500)
+        return cards
 
     def _history(
         self, people: list[Person], businesses: dict, staff: User

@@ -1,0 +1,498 @@
+"""`python -m bench pipeline`: what the bank adds around a request, against the framework.
+
+One run starts two gunicorns (bench/gunicorn.conf.py) on the bench's PostgreSQL database with
+Redis as the cache, in production mode:
+
+- the bank, as it is deployed (every middleware, JWT authentication, throttles, request
+  logging at LOG_LEVEL, INFO as in production), with one extra URL: the bare view
+  (bench/bare.py), so "bare, behind the bank's middleware" is measured too;
+- the yardstick: the same Django, DRF and database settings with no middleware, serving the
+  bare view (one ORM read by primary key, no authentication, no throttle).
+
+It measures with N client threads (keep-alive connections): the bare view on the yardstick,
+the bare view behind the bank's middleware, and an authenticated `GET /api/v1/accounts/{id}/`
+(each client its own customer and token); then transfers (`POST /api/v1/transfers/`, a fresh
+Idempotency-Key each) at 1, 8 and 32 clients between random accounts and from one hot
+account, each beside pgbench's transfer-shaped script in the same run. Beside every HTTP
+figure: the gunicorn workers' CPU per request (from /proc, user + system), and afterwards, in
+this process through the WSGI application, the database and Redis round trips and the Python
+CPU of one request of each kind.
+"""
+
+import argparse
+import http.client
+import io
+import json
+import os
+import platform
+import random
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from bench import database, pgbench, web
+from bench.environment import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    bench_environment,
+    setup_django,
+)
+from bench.load import drive
+from bench.stats import Result, merge
+
+BANK_SETTINGS = "bench.variants.pipeline"
+BARE_SETTINGS = "bench.variants.bare"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# (what, numerator row, denominator row, at least)
+TARGETS = [
+    ("authenticated GET / bare view", "GET account", "bare", 0.5),
+    ("transfers x8 random / authenticated GET", "transfer random x8", "GET account", 0.6),
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--seconds", type=float, default=8.0, help="Per scenario (8).")
+    parser.add_argument("--warmup", type=float, default=1.5, help="Per scenario (1.5).")
+    parser.add_argument("--clients", type=int, default=8, help="Clients for the GETs (8).")
+    parser.add_argument("--transfer-clients", default="1,8,32", help="(1,8,32)")
+    parser.add_argument("--shapes", default="random,hot", help="random and/or hot.")
+    parser.add_argument("--customers", type=int, default=1000, help="Funded customers (1000).")
+    parser.add_argument("--log-level", default="INFO", help="The bank's LOG_LEVEL (INFO).")
+    parser.add_argument("--skip-transfers", action="store_true", help="Only the GETs.")
+    parser.add_argument("--fresh", action="store_true", help="Drop and recreate the database.")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Override the bank's environment (not the yardstick's), e.g. a switch under test.",
+    )
+
+
+@dataclass
+class Row:
+    label: str
+    result: Result
+    server_cpu_ms: float | None = None  # the gunicorn workers' CPU per answered request
+    notes: list[str] = field(default_factory=list)
+
+
+def process_tree_cpu(master: int) -> float:
+    """Seconds of CPU (user + system) used so far by gunicorn's master and its workers."""
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master or ppid == master:
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+class Client:
+    """One keep-alive connection; GET or POST, returning the status."""
+
+    def __init__(self, port: int, seed: str):
+        self.port = port
+        self.rng = random.Random(seed)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def send(self, method: str, path: str, body: bytes | None, headers: dict) -> int:
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            response.read()
+            return response.status
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            raise
+
+
+def http_scenario(
+    *, label: str, port: int, master: int, clients: int, seconds: float, warmup: float, request
+) -> Row:
+    """`request(client, index)` -> (method, path, body, headers, expected status)."""
+
+    def setup(index: int) -> tuple[Client, int]:
+        return Client(port, f"{label}-{index}"), index
+
+    def operation(state) -> str | None:
+        client, index = state
+        method, path, body, headers, expected = request(client, index)
+        try:
+            status = client.send(method, path, body, headers)
+        except (OSError, http.client.HTTPException) as error:
+            return type(error).__name__
+        return None if status == expected else f"HTTP {status}"
+
+    def teardown(state) -> None:
+        state[0].conn.close()
+
+    cpu_before = process_tree_cpu(master)
+    result = drive(
+        scenario=label,
+        shape="",
+        clients=clients,
+        seconds=seconds,
+        warmup=warmup,
+        setup=setup,
+        operation=operation,
+        teardown=teardown,
+    )
+    cpu = process_tree_cpu(master) - cpu_before
+    per_request = cpu / result.operations * 1000 if result.operations else None
+    return Row(label=label, result=result, server_cpu_ms=per_request)
+
+
+def transfer_request(fixture, shape: str):
+    def request(client: Client, _index: int):
+        if shape == "hot":
+            source, destination = fixture.hot, client.rng.choice(fixture.customers)
+        else:
+            source, destination = client.rng.sample(fixture.customers, 2)
+        body = json.dumps(
+            {
+                "from_account": str(source.account.pk),
+                "to_account_number": destination.account.number,
+                "amount": client.rng.randint(1, 100),
+            }
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {source.token}",
+            "Idempotency-Key": uuid.uuid4().hex,
+        }
+        return "POST", "/api/v1/transfers/", body, headers, 201
+
+    return request
+
+
+def account_request(fixture):
+    def request(_client: Client, index: int):
+        party = fixture.customers[index % len(fixture.customers)]
+        headers = {"Authorization": f"Bearer {party.token}"}
+        return "GET", f"/api/v1/accounts/{party.account.pk}/", None, headers, 200
+
+    return request
+
+
+def bare_request(fixture):
+    def request(_client: Client, index: int):
+        party = fixture.customers[index % len(fixture.customers)]
+        return "GET", f"/bench/bare/{party.account.pk}/", None, {}, 200
+
+    return request
+
+
+# --- round trips and CPU of one request, in this process ---------------------------------
+
+
+class Wsgi:
+    """Calls the WSGI application as gunicorn would, without a socket."""
+
+    def __init__(self):
+        from django.core.wsgi import get_wsgi_application
+
+        self.app = get_wsgi_application()
+
+    def __call__(self, method: str, path: str, body: bytes | None, headers: dict) -> int:
+        body = body or b""
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        headers = dict(headers)
+        if "Content-Type" in headers:
+            environ["CONTENT_TYPE"] = headers.pop("Content-Type")
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        status: list[str] = []
+        chunks = self.app(environ, lambda line, _headers, _exc=None: status.append(line))
+        try:
+            b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return int(status[0].split()[0])
+
+
+class RoundTrips:
+    """Counts this process's round trips: to the database (every statement, BEGIN and
+    COMMIT/ROLLBACK of a transaction, and Django's connection health check) and to Redis
+    (every command the cache client sends: one per get/set/get_many/incr)."""
+
+    def __init__(self):
+        from django.core.cache import cache
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        self.database = 0
+        self.redis = 0
+        self.statements: list[str] = []
+        wrapper_class = type(connections[DEFAULT_DB_ALIAS])
+        counter = self
+
+        def wrap(name, extra=0):
+            original = getattr(wrapper_class, name)
+
+            def counted(self, *args, **kwargs):
+                counter.database += 1 + extra
+                if name != "is_usable":
+                    counter.statements.append("BEGIN; COMMIT" if extra else name.strip("_"))
+                else:
+                    counter.statements.append("SELECT 1 (health check)")
+                return original(self, *args, **kwargs)
+
+            setattr(wrapper_class, name, counted)
+
+        wrap("_commit", extra=1)  # BEGIN went out before the transaction's first statement
+        wrap("_rollback", extra=1)
+        wrap("is_usable")
+
+        def execute(execute, sql, params, many, context):
+            counter.database += 1
+            counter.statements.append(sql)
+            return execute(sql, params, many, context)
+
+        self._execute = execute
+        client_class = type(cache._cache)
+        original_client = client_class.get_client
+
+        def get_client(self, *args, **kwargs):
+            counter.redis += 1
+            return original_client(self, *args, **kwargs)
+
+        client_class.get_client = get_client
+
+    def measure(self, call, times: int) -> tuple[float, float, list[str]]:
+        from django.db import connection
+
+        self.database = self.redis = 0
+        self.statements = []
+        with connection.execute_wrapper(self._execute):
+            for _ in range(times):
+                call()
+        return self.database / times, self.redis / times, self.statements
+
+
+def in_process(fixture, *, times: int = 200) -> dict[str, dict]:
+    """Per request of each kind, one at a time in this process: database and Redis round
+    trips, Python CPU (this process: the request's own, no server around it)."""
+    wsgi = Wsgi()
+    rng = random.Random(11)
+    client = Client.__new__(Client)
+    client.rng = rng
+    kinds = {
+        "bare": bare_request(fixture),
+        "GET account": account_request(fixture),
+        "transfer": transfer_request(fixture, "random"),
+    }
+    figures = {}
+    counter = RoundTrips()
+    for label, request in kinds.items():
+
+        def call(request=request, label=label):
+            method, path, body, headers, expected = request(client, rng.randrange(10**6))
+            status = wsgi(method, path, body, headers)
+            if status != expected:
+                raise RuntimeError(f"{label}: HTTP {status}")
+
+        for _ in range(2 * len(fixture.customers) + 50):  # warm: connections, caches
+            call()
+        database_trips, redis_trips, statements = counter.measure(call, 10)
+        cpu = time.process_time()
+        for _ in range(times):
+            call()
+        cpu_ms = (time.process_time() - cpu) / times * 1000
+        figures[label] = {
+            "database": database_trips,
+            "redis": redis_trips,
+            "cpu_ms": cpu_ms,
+            "statements": statements[: max(1, round(database_trips))],
+        }
+    return figures
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = bench_environment(database_url=args.database_url, redis_url=args.redis_url)
+    env["LOG_LEVEL"] = args.log_level
+    env["DJANGO_SETTINGS_MODULE"] = BANK_SETTINGS
+    bank_env = {**env, **dict(a.split("=", 1) for a in args.env)}
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": BARE_SETTINGS}
+    say(f"bench pipeline on {platform.node()}: {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    say(f"  database {args.database_url}; {args.seconds:g} s per scenario")
+    database.ensure_database(args.database_url, fresh=args.fresh)
+    setup_django(bank_env)
+    database.migrate()
+    lifetime = timedelta(seconds=(args.seconds + args.warmup) * 100 + 3600)
+    fixture = database.seed(args.customers, lifetime=lifetime, say=say)
+    from django.db import connection
+
+    connection.close()
+    database.analyze(args.database_url)
+    shapes = [s for s in args.shapes.split(",") if s]
+    transfer_clients = [int(c) for c in args.transfer_clients.split(",") if c]
+    if not args.skip_transfers:
+        pgbench.prepare(args.database_url, accounts=args.customers)
+
+    log_path = Path(os.environ.get("VAR_DIR", "var")) / "bench" / "pipeline.log"
+    rows: list[Row] = []
+    common = {"seconds": args.seconds, "warmup": args.warmup}
+
+    def show(row: Row) -> Row:
+        r = row.result
+        cpu = f"  server CPU {row.server_cpu_ms:.2f} ms/req" if row.server_cpu_ms else ""
+        p95 = f"{r.p95_ms:.1f}" if r.p95_ms is not None else "-"
+        kinds = f" {r.error_kinds}" if r.error_kinds else ""
+        say(f"  {row.label:26} {r.tps:7.0f}/s  p95 {p95} ms  errors {r.errors}{kinds}{cpu}")
+        rows.append(row)
+        return row
+
+    with ExitStack() as stack:
+        bank_port, bank = stack.enter_context(web.gunicorn_process(bank_env, log_path=log_path))
+        bare_port, bare = stack.enter_context(web.gunicorn_process(bare_env, log_path=log_path))
+        say(f"  gunicorns up: bank :{bank_port}, yardstick :{bare_port} (log {log_path})")
+        gets = [
+            ("bare", bare_port, bare.pid, bare_request(fixture)),
+            ("bare behind bank middleware", bank_port, bank.pid, bare_request(fixture)),
+            ("GET account", bank_port, bank.pid, account_request(fixture)),
+        ]
+        for label, port, master, request in gets:
+            show(
+                http_scenario(
+                    label=label,
+                    port=port,
+                    master=master,
+                    clients=args.clients,
+                    request=request,
+                    **common,
+                )
+            )
+        if not args.skip_transfers:
+            for shape in shapes:
+                for clients in transfer_clients:
+                    before = pgbench.run(
+                        args.database_url,
+                        shape=shape,
+                        clients=clients,
+                        seconds=args.seconds,
+                        accounts=args.customers,
+                    )
+                    row = show(
+                        http_scenario(
+                            label=f"transfer {shape} x{clients}",
+                            port=bank_port,
+                            master=bank.pid,
+                            clients=clients,
+                            request=transfer_request(fixture, shape),
+                            **common,
+                        )
+                    )
+                    after = pgbench.run(
+                        args.database_url,
+                        shape=shape,
+                        clients=clients,
+                        seconds=args.seconds,
+                        accounts=args.customers,
+                    )
+                    base = merge([before, after])
+                    row.notes.append(
+                        f"pgbench {base.tps:.0f} tps ({row.result.tps / base.tps:.0%})"
+                    )
+                    say(f"  {'  pgbench, same shape':26} {base.tps:7.0f}/s")
+        # the GETs again: the machine is shared, and the ratio should not hide a drift
+        for label, port, master, request in gets:
+            if label == "bare behind bank middleware":
+                continue
+            show(
+                http_scenario(
+                    label=f"{label} (again)",
+                    port=port,
+                    master=master,
+                    clients=args.clients,
+                    request=request,
+                    **common,
+                )
+            )
+
+    figures = in_process(fixture)
+    connection.close()
+    clean = database.ledger_clean()
+    say()
+    say(report(rows, figures, clients=args.clients))
+    say(f"ledger_check after the run: {'clean' if clean else 'NOT CLEAN'}")
+    return 0 if clean else 1
+
+
+def _rate(rows: list[Row], label: str) -> float | None:
+    """The mean of a row and its repeat (' (again)'), when both ran."""
+    rates = [r.result.tps for r in rows if r.label in (label, f"{label} (again)")]
+    return sum(rates) / len(rates) if rates else None
+
+
+def report(rows: list[Row], figures: dict[str, dict], *, clients: int) -> str:
+    lines = [
+        f"Request pipeline, {clients} clients for the GETs; server CPU = gunicorn workers' "
+        "user+system CPU per request; round trips and Python CPU measured in-process, one "
+        "request at a time.",
+        f"{'scenario':30} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'errors':>6} "
+        f"{'server CPU ms':>13}  notes",
+    ]
+    for row in rows:
+        r = row.result
+        cpu = f"{row.server_cpu_ms:.2f}" if row.server_cpu_ms else "-"
+        p50 = f"{r.p50_ms:.1f}" if r.p50_ms is not None else "-"
+        p95 = f"{r.p95_ms:.1f}" if r.p95_ms is not None else "-"
+        lines.append(
+            f"{row.label:30} {r.tps:7.0f} {p50:>7} {p95:>7} {r.errors:6d} {cpu:>13}  "
+            + "; ".join(row.notes)
+        )
+    lines.append("")
+    lines.append("per request, in-process:")
+    for label, f in figures.items():
+        lines.append(
+            f"  {label:12} database round trips {f['database']:.1f}, Redis round trips "
+            f"{f['redis']:.1f}, Python CPU {f['cpu_ms']:.2f} ms"
+        )
+    lines.append("")
+    lines.append("targets (rates are the mean of a scenario and its repeat where both ran):")
+    for what, numerator, denominator, least in TARGETS:
+        top, bottom = _rate(rows, numerator), _rate(rows, denominator)
+        if top is None or not bottom:
+            continue
+        ratio = top / bottom
+        verdict = "met" if ratio >= least else "MISSED"
+        lines.append(f"  {what}: {top:.0f} / {bottom:.0f} = {ratio:.2f} (>= {least}: {verdict})")
+    return "\n".join(lines)
