@@ -365,6 +365,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": ["open", "issued"],
         "CardStatusEnum": "cards.models.Card.Status",
+        "CardAuthorizationStatusEnum": "cards.models.CardAuthorization.Status",
     },
 }
 
@@ -441,6 +442,10 @@ else:
 CARD_DAILY_LIMIT_DEFAULT = env.int("CARD_DAILY_LIMIT_DEFAULT", default=100_000)
 CARD_DAILY_LIMIT_MAX = env.int("CARD_DAILY_LIMIT_MAX", default=1_000_000)
 CARD_VALID_YEARS = env.int("CARD_VALID_YEARS", default=4)
+# How long a card authorisation holds money before `manage.py expire_holds` releases it.
+HOLD_LIFETIME = timedelta(seconds=env.int("HOLD_LIFETIME_SECONDS", default=7 * 24 * 3600))
+if HOLD_LIFETIME.total_seconds() <= 0:
+    raise ImproperlyConfigured("HOLD_LIFETIME_SECONDS must be positive.")
 CARD_CVC_FAILURES_TO_FREEZE = 5  # wrong CVCs (or expiries) for one card in one UTC day
 RATE_LIMITS["card_invalid"] = env.str("RATE_CARD_INVALID", default="20/15min")  # per address
 

@@ -6,7 +6,7 @@ fingerprint and its key id are never shown: they are no one's business in the ad
 from django.contrib import admin, messages
 
 from cards import services
-from cards.models import Card, CardPayment
+from cards.models import Card, CardAuthorization, CardPayment
 from core.currencies import format_money
 from core.errors import BankError
 from ledger.admin import ReadOnlyAdmin, ReasonForm, ask_reason
@@ -94,3 +94,42 @@ class CardPaymentAdmin(ReadOnlyAdmin):
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, payment: CardPayment) -> str:
         return format_money(payment.amount, payment.currency)
+
+
+@admin.register(CardAuthorization)
+class CardAuthorizationAdmin(ReadOnlyAdmin):
+    """Holds, read-only: what each authorisation holds, what was captured of it, and when it
+    expires (`manage.py expire_holds` releases it then)."""
+
+    list_display = [
+        "created_at",
+        "card",
+        "merchant",
+        "amount_display",
+        "captured_display",
+        "status",
+        "expires_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["=card__last4", "merchant", "account__number"]
+    list_select_related = ["card"]
+    readonly_fields = [
+        "id",
+        "card",
+        "account",
+        "merchant",
+        "amount_display",
+        "captured_display",
+        "status",
+        "expires_at",
+        "created_at",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, hold: CardAuthorization) -> str:
+        return format_money(hold.amount, hold.currency)
+
+    @admin.display(description="Captured", ordering="captured_amount")
+    def captured_display(self, hold: CardAuthorization) -> str:
+        return format_money(hold.captured_amount, hold.currency)

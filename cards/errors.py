@@ -46,3 +46,11 @@ class CardLimitExceededError(CardDeclinedError):
     """Today's (UTC) approved payments of the card and this one exceed its daily limit."""
 
     reason = "limit_exceeded"
+
+
+class AuthorizationClosedError(BankError):
+    """A capture or void of an authorisation that holds nothing any more: fully captured,
+    voided, or expired (past its `expires_at`, released or about to be)."""
+
+    code = "authorization_closed"
+    message = "This authorisation is closed: it was captured, voided or expired."

@@ -71,13 +71,87 @@ class Card(models.Model):
         return (today.year, today.month) > (self.expiry_year, self.expiry_month)
 
 
+class CardAuthorizationQuerySet(models.QuerySet):
+    def open(self) -> "CardAuthorizationQuerySet":
+        """Holds that still hold money: pending (a pending one past `expires_at` holds it until
+        `expire_holds` releases it, but can no longer be captured)."""
+        return self.filter(status=CardAuthorization.Status.PENDING)
+
+
+class CardAuthorization(models.Model):
+    """A merchant's authorisation: `amount` held on the card's account until it is captured
+    (in one or more parts, each a card payment), voided or expired. What remains of it
+    (`amount - captured_amount`) while pending is part of the account's `held`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # money held
+        CLOSED = "closed"  # fully captured
+        VOIDED = "voided"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    card = models.ForeignKey(Card, models.PROTECT, related_name="authorizations")
+    account = models.ForeignKey(Account, models.PROTECT, related_name="card_authorizations")
+    amount = models.BigIntegerField()  # minor units of the account's currency
+    captured_amount = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    merchant = models.CharField(max_length=140)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.PENDING)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    objects = CardAuthorizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["card", "created_at"], name="card_authorization_by_day"),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="pending"),
+                name="card_authorization_pending",
+            ),
+            models.Index(
+                fields=["account", "created_at"],
+                condition=Q(status="pending"),
+                name="card_authorization_open",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="card_authorization_positive"),
+            models.CheckConstraint(
+                condition=Q(captured_amount__gte=0, captured_amount__lte=models.F("amount")),
+                name="card_authorization_captured_within",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "closed", "voided", "expired"]),
+                name="card_authorization_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(captured_amount=models.F("amount")),
+                name="card_authorization_closed_when_used_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} held for {self.merchant} ({self.status})"
+
+    @property
+    def remaining(self) -> int:
+        return self.amount - self.captured_amount
+
+
 class CardPayment(models.Model):
     """An approved card payment: the ledger transaction it posted, and where it was spent.
-    Today's rows of a card are what its daily limit counts."""
+    Today's direct payments of a card (no `authorization`) are part of what its daily limit
+    counts; a capture's payment names its authorisation, whose amount counted already."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     card = models.ForeignKey(Card, models.PROTECT, related_name="payments")
     transaction = models.OneToOneField(Transaction, models.PROTECT, related_name="card_payment")
+    authorization = models.ForeignKey(
+        CardAuthorization, models.PROTECT, null=True, blank=True, related_name="captures"
+    )
     amount = models.BigIntegerField()  # minor units of the card's account's currency
     currency = models.CharField(max_length=3)
     merchant = models.CharField(max_length=140)

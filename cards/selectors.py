@@ -5,9 +5,10 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from accounts.models import User
-from cards.models import Card, CardPayment
+from cards.models import Card, CardAuthorization, CardPayment
 from core.errors import NotFound
 from ledger.models import Account
+from ledger.selectors import PendingHold
 
 
 def cards_for(user: User) -> QuerySet[Card]:
@@ -32,3 +33,19 @@ def accounts_to_issue_on(user: User) -> list[Account]:
         .filter(status=Account.Status.ACTIVE)
         .order_by("created_at", "id")
     )
+
+
+def pending_holds(account_ids: list[UUID]) -> list[PendingHold]:
+    """The open authorisations on these accounts (the caller's own: the ledger's pages pass
+    only those), as the ledger's pages list them. Registered in `cards.apps`."""
+    rows = CardAuthorization.objects.open().filter(account_id__in=account_ids)
+    return [
+        PendingHold(
+            account_id=hold.account_id,
+            merchant=hold.merchant,
+            amount=hold.remaining,
+            currency=hold.currency,
+            since=hold.created_at,
+        )
+        for hold in rows.order_by("-created_at", "-id")
+    ]

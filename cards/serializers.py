@@ -2,7 +2,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 
-from cards.models import Card
+from cards.models import Card, CardAuthorization
 from core.serializers import StrictSerializer
 from ledger.serializers import MinorUnitsField
 
@@ -89,9 +89,9 @@ class CardPatchInput(StrictSerializer):
     daily_limit = DailyLimitField()
 
 
-class CardPaymentInput(StrictSerializer):
-    """The card data (the credential) and the payment. No message here ever repeats what was
-    sent: a refused number or CVC is never echoed into a response or a log."""
+class CardDataInput(StrictSerializer):
+    """The card data: the merchant's credential. No message here ever repeats what was sent:
+    a refused number or CVC is never echoed into a response or a log."""
 
     pan = serializers.RegexField(
         r"^[0-9]{12,19}$",
@@ -103,8 +103,19 @@ class CardPaymentInput(StrictSerializer):
     cvc = serializers.RegexField(
         r"^[0-9]{3,4}$", max_length=4, error_messages={"invalid": "Must be 3 or 4 digits."}
     )
+
+
+class CardPaymentInput(CardDataInput):
+    """The card data and the payment (or the authorisation: the same fields)."""
+
     amount = MinorUnitsField()
     merchant = serializers.CharField(max_length=140)
+
+
+class CaptureInput(CardDataInput):
+    amount = MinorUnitsField(
+        required=False, help_text="Minor units; default: all that remains held."
+    )
 
 
 class CardPaymentOutput(serializers.Serializer):
@@ -128,3 +139,40 @@ def payment_response(txn) -> tuple[int, dict]:
         "created_at": txn.created_at,
     }
     return status.HTTP_201_CREATED, CardPaymentOutput(body).data
+
+
+class CardAuthorizationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = CardAuthorization
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "captured_amount",
+            "currency",
+            "merchant",
+            "expires_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CaptureOutput(CardAuthorizationOutput):
+    transaction_id = serializers.UUIDField(help_text="The card payment this capture posted.")
+
+    class Meta(CardAuthorizationOutput.Meta):
+        fields = [*CardAuthorizationOutput.Meta.fields, "transaction_id"]
+        read_only_fields = fields
+
+
+def authorization_response(authorization) -> tuple[int, dict]:
+    """What an approved authorisation answers, stored with its key and replayed."""
+    return status.HTTP_201_CREATED, CardAuthorizationOutput(authorization).data
+
+
+def capture_response(txn) -> tuple[int, dict]:
+    """What a capture answers: the authorisation after it (read in the capture's own
+    transaction), with the payment it posted. Stored with its key and replayed."""
+    authorization = CardAuthorization.objects.get(captures__transaction=txn.pk)
+    body = {**CardAuthorizationOutput(authorization).data, "transaction_id": txn.pk}
+    return status.HTTP_201_CREATED, CaptureOutput(body).data

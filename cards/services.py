@@ -12,9 +12,16 @@ A card payment (`pay`) is two steps, because a refusal must still leave a trace:
    card under that lock (status, expiry, daily limit), then the ledger checks the account;
    the posting and its `CardPayment` row commit together, or nothing does.
 
-The daily limit is `spent_today` (approved payments since 00:00 UTC) plus the new amount,
-checked under the account's lock, so concurrent payments queue and cannot overrun it. Card
-authorisations (a later issue) add their open holds in `spent_today`.
+The daily limit is `spent_today` (approved direct payments and authorisations since 00:00
+UTC) plus the new amount, checked under the account's lock, so concurrent payments queue and
+cannot overrun it.
+
+Authorisations (holds): `authorize` runs the same card checks as `pay`, then the ledger's
+`place_hold` holds the amount of the account's available balance and a `CardAuthorization`
+records it, in one durable transaction. `capture`, `void` and `expire_holds` each lock the
+account first (the ledger's lock, the one every posting takes), then the authorisation's row,
+so they serialise with each other and with every payment and transfer on the account; what
+they release comes off the account's `held` in the same transaction as the status change.
 """
 
 from dataclasses import dataclass
@@ -31,6 +38,7 @@ from audit import services as audit
 from audit.models import AuditRecord
 from cards import keys
 from cards.errors import (
+    AuthorizationClosedError,
     CardExpiredError,
     CardInactiveError,
     CardInsufficientFundsError,
@@ -38,8 +46,9 @@ from cards.errors import (
     CardNotActiveError,
     InvalidCardError,
 )
-from cards.models import Card, CardPayment
+from cards.models import Card, CardAuthorization, CardPayment
 from core.errors import NotFound, ValidationFailed
+from ledger import posting_sql
 from ledger import services as ledger
 from ledger.errors import AccountInactiveError, InsufficientFundsError
 from ledger.idempotency import Idempotency
@@ -229,13 +238,17 @@ def _count_failure(prints: list[str]) -> None:
 
 
 def spent_today(card: Card, today: date) -> int:
-    """What counts toward the card's daily limit today: its approved payments since 00:00
-    UTC. Read under the card's account lock."""
+    """What counts toward the card's daily limit today: its approved direct payments and its
+    approved authorisations (their whole amount, whatever became of them) since 00:00 UTC.
+    A capture's payment is not counted again. Read under the card's account lock."""
     start = datetime.combine(today, time.min, tzinfo=UTC)
-    total = CardPayment.objects.filter(card=card, created_at__gte=start).aggregate(
+    paid = CardPayment.objects.filter(
+        card=card, authorization__isnull=True, created_at__gte=start
+    ).aggregate(total=Sum("amount"))["total"]
+    authorised = CardAuthorization.objects.filter(card=card, created_at__gte=start).aggregate(
         total=Sum("amount")
     )["total"]
-    return total or 0
+    return (paid or 0) + (authorised or 0)
 
 
 def ensure_card_can_pay(card: Card, amount: int) -> Card:
@@ -301,3 +314,178 @@ def _post_payment(
         created_at=txn.created_at,
     )
     return txn
+
+
+# --- authorisations (holds) ---------------------------------------------------------------------
+
+
+def authorize(
+    *,
+    pan: str,
+    expiry_month: int,
+    expiry_year: int,
+    cvc: str,
+    amount: int,
+    merchant: str,
+    idempotency: Idempotency | None = None,
+) -> CardAuthorization:
+    """A merchant's authorisation: the pending hold, or a CardDeclinedError subclass with
+    nothing held. The same checks as `pay`, against the available balance."""
+    card = verify_card(pan=pan, expiry_month=expiry_month, expiry_year=expiry_year, cvc=cvc)
+    if idempotency is not None:
+        idempotency.scope = card_scope(card)
+    return _hold(card=card, amount=amount, merchant=merchant, idempotency=idempotency)
+
+
+@transaction.atomic(durable=True)
+def _hold(
+    *, card: Card, amount: int, merchant: str, idempotency: Idempotency | None
+) -> CardAuthorization:
+    try:
+        account = ledger.place_hold(
+            account=card.account,
+            amount=amount,
+            check=lambda account: ensure_card_can_pay(card, amount),
+            idempotency=idempotency,
+        )
+    except AccountInactiveError:
+        raise CardNotActiveError() from None
+    except InsufficientFundsError:
+        raise CardInsufficientFundsError() from None
+    now = timezone.now()
+    authorization = CardAuthorization.objects.create(
+        card=card,
+        account=account,
+        amount=amount,
+        currency=account.currency,
+        merchant=merchant,
+        expires_at=now + settings.HOLD_LIFETIME,
+        created_at=now,
+    )
+    if idempotency is not None:
+        posting_sql.send([idempotency.completion(authorization)])
+    return authorization
+
+
+def _lock_open(card: Card, authorization_id: UUID) -> tuple[Account, CardAuthorization]:
+    """The card's authorisation `authorization_id` (NotFound for another card's), its account
+    locked first, then its own row; AuthorizationClosedError unless it still holds money and
+    has not expired."""
+    found = CardAuthorization.objects.filter(card=card, pk=authorization_id).first()
+    if found is None:
+        raise NotFound()  # another card's authorisation does not exist for this one
+    account = ledger.lock_account(found.account_id)
+    locked = CardAuthorization.objects.select_for_update().get(pk=found.pk)
+    if locked.status != CardAuthorization.Status.PENDING or locked.expires_at <= timezone.now():
+        raise AuthorizationClosedError()
+    return account, locked
+
+
+def capture(
+    *,
+    authorization_id: UUID,
+    pan: str,
+    expiry_month: int,
+    expiry_year: int,
+    cvc: str,
+    amount: int | None = None,
+    idempotency: Idempotency | None = None,
+) -> tuple[CardAuthorization, Transaction]:
+    """Capture `amount` (default: all that remains) of an open authorisation: one card
+    payment posted and that part of the hold released, atomically. The hold is closed when
+    nothing remains. ValidationFailed for more than remains."""
+    card = verify_card(pan=pan, expiry_month=expiry_month, expiry_year=expiry_year, cvc=cvc)
+    if idempotency is not None:
+        idempotency.scope = card_scope(card)
+    return _capture(
+        card=card, authorization_id=authorization_id, amount=amount, idempotency=idempotency
+    )
+
+
+@transaction.atomic(durable=True)
+def _capture(
+    *, card: Card, authorization_id: UUID, amount: int | None, idempotency: Idempotency | None
+) -> tuple[CardAuthorization, Transaction]:
+    if idempotency is not None:
+        idempotency.claim()
+    account, authorization = _lock_open(card, authorization_id)
+    remaining = authorization.remaining
+    amount = remaining if amount is None else amount
+    if not 0 < amount <= remaining:
+        raise ValidationFailed({"amount": [f"Must be from 1 to what remains held: {remaining}."]})
+    authorization.captured_amount += amount
+    if authorization.captured_amount == authorization.amount:
+        authorization.status = CardAuthorization.Status.CLOSED
+    authorization.save(update_fields=["captured_amount", "status"])
+    txn = ledger.capture_hold(account=account, amount=amount, merchant=authorization.merchant)
+    CardPayment.objects.create(
+        id=txn.pk,
+        card=card,
+        transaction=txn,
+        authorization=authorization,
+        amount=amount,
+        currency=account.currency,
+        merchant=authorization.merchant,
+        created_at=txn.created_at,
+    )
+    if idempotency is not None:  # its answer names the payment: stored once that is written
+        posting_sql.send([idempotency.completion(txn)])
+    return authorization, txn
+
+
+def void(
+    *, authorization_id: UUID, pan: str, expiry_month: int, expiry_year: int, cvc: str
+) -> CardAuthorization:
+    """The merchant lets the rest of an open authorisation go: what remains is released."""
+    card = verify_card(pan=pan, expiry_month=expiry_month, expiry_year=expiry_year, cvc=cvc)
+    return _void(card=card, authorization_id=authorization_id)
+
+
+@transaction.atomic(durable=True)
+def _void(*, card: Card, authorization_id: UUID) -> CardAuthorization:
+    account, authorization = _lock_open(card, authorization_id)
+    ledger.release_hold(account=account, amount=authorization.remaining)
+    authorization.status = CardAuthorization.Status.VOIDED
+    authorization.save(update_fields=["status"])
+    return authorization
+
+
+def expire_holds(*, now: datetime | None = None) -> int:
+    """Release every pending hold past its `expires_at`; the number released. Each hold in its
+    own transaction, account locked first as a capture does; a hold another process has locked
+    is skipped (it is being captured, voided or expired: the next run sees what it became),
+    and a hold no longer pending is left alone, so runs may overlap and repeat."""
+    now = now or timezone.now()
+    due = CardAuthorization.objects.open().filter(expires_at__lte=now).order_by("expires_at")
+    # Read whole before the first release: no cursor stays open across the transactions.
+    due = list(due.values_list("pk", "account_id"))
+    return sum(
+        _expire_one(authorization_id=pk, account_id=account_id, now=now) for pk, account_id in due
+    )
+
+
+@transaction.atomic(durable=True)
+def _expire_one(*, authorization_id: UUID, account_id: UUID, now: datetime) -> bool:
+    account = ledger.lock_account(account_id)
+    authorization = (
+        CardAuthorization.objects.select_for_update(skip_locked=True)
+        .filter(pk=authorization_id, status=CardAuthorization.Status.PENDING, expires_at__lte=now)
+        .first()
+    )
+    if authorization is None:
+        return False
+    ledger.release_hold(account=account, amount=authorization.remaining)
+    authorization.status = CardAuthorization.Status.EXPIRED
+    authorization.save(update_fields=["status"])
+    return True
+
+
+def open_holds_by_account():
+    """For `ledger_check` (registered in `cards.apps`): what each account's open holds hold."""
+    return (
+        CardAuthorization.objects.open()
+        .values("account_id")
+        .annotate(total=Sum(F("amount") - F("captured_amount")))
+        .values_list("account_id", "total")
+        .order_by()
+    )

@@ -2,11 +2,12 @@ from django.urls import path
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.routers import SimpleRouter
 
-from cards.views import CardPaymentViewSet, CardViewSet
+from cards.views import CardAuthorizationViewSet, CardPaymentViewSet, CardViewSet
 
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("cards", CardViewSet, basename="card")
 router.register("card-payments", CardPaymentViewSet, basename="card-payment")
+router.register("card-authorizations", CardAuthorizationViewSet, basename="card-authorization")
 
 api_urlpatterns = router.urls
 

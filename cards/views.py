@@ -20,12 +20,18 @@ from cards.forms import CardIssueForm, CardLimitForm
 from cards.models import Card
 from cards.selectors import accounts_to_issue_on, card_get, cards_for, recent_payments
 from cards.serializers import (
+    CaptureInput,
+    CaptureOutput,
+    CardAuthorizationOutput,
+    CardDataInput,
     CardIssueInput,
     CardOutput,
     CardPatchInput,
     CardPaymentInput,
     CardPaymentOutput,
     IssuedCardOutput,
+    authorization_response,
+    capture_response,
     issued_card_data,
     payment_response,
 )
@@ -45,6 +51,11 @@ DECLINED = (
     "wrong expiry or wrong CVC, indistinguishable), `card_inactive` (card or account frozen, "
     "closed or cancelled), `card_expired`, `insufficient_funds` or `limit_exceeded`."
 )
+CLOSED = (
+    "`authorization_closed`: the authorisation holds nothing any more (fully captured, "
+    "voided or expired)."
+)
+INVALID = "`card_declined` with `details.reason` `invalid_card`: the card data are not the card's."
 ISSUE_TOKEN_TTL = 24 * 3600  # seconds
 PAGE_DONE = {
     "freeze": "Your card is frozen. Payments with it are declined until you unfreeze it.",
@@ -254,3 +265,89 @@ class CardPaymentViewSet(viewsets.GenericViewSet):
             ratelimit.hit("card_invalid", address, refuse=False)
             raise
         return answer(idempotency, payment_response, txn)
+
+
+def _card_checked(request: Request, call):
+    """Run `call` (a service that verifies the card data first) under the per-address limit
+    on invalid card data, as a payment does."""
+    address = client_address(request)
+    ratelimit.check("card_invalid", address)
+    try:
+        return call()
+    except InvalidCardError:
+        ratelimit.hit("card_invalid", address, refuse=False)
+        raise
+
+
+@extend_schema(tags=["cards"])
+class CardAuthorizationViewSet(viewsets.GenericViewSet):
+    """Authorise now, capture later (API.md, "Card authorisations"). No login: the card data
+    are the credential of every call, as for a payment, with the same per-address limit on
+    invalid card data. An authorisation of another card is a 404."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_scope = "card_payment"
+    serializer_class = CardAuthorizationOutput
+    lookup_value_converter = "uuid"
+
+    @extend_schema(
+        request=CardPaymentInput,
+        responses={201: CardAuthorizationOutput, **bank_errors(s402=DECLINED, s409=CONFLICT)},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Authorise a card payment: the amount is held from the available balance",
+    )
+    def create(self, request: Request) -> Response:
+        s = CardPaymentInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        v = s.validated_data
+        idempotency = Idempotency.from_request(
+            request,
+            respond=authorization_response,
+            body={"amount": v["amount"], "merchant": v["merchant"]},
+            scope="card:?",  # set to the card's by the service, once the card is known
+        )
+        authorization = _card_checked(
+            request, lambda: services.authorize(idempotency=idempotency, **v)
+        )
+        return answer(idempotency, authorization_response, authorization)
+
+    @extend_schema(
+        request=CaptureInput,
+        responses={
+            201: CaptureOutput,
+            **bank_errors(s402=INVALID, s409=CONFLICT, s422=CLOSED),
+        },
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Capture all or part of what an authorisation holds: posts a card payment",
+    )
+    @action(detail=True, methods=["post"])
+    def capture(self, request: Request, pk=None) -> Response:
+        s = CaptureInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        v = s.validated_data
+        idempotency = Idempotency.from_request(
+            request,
+            respond=capture_response,
+            body={"amount": v.get("amount")},
+            scope="card:?",
+        )
+        _, txn = _card_checked(
+            request,
+            lambda: services.capture(authorization_id=pk, idempotency=idempotency, **v),
+        )
+        return answer(idempotency, capture_response, txn)
+
+    @extend_schema(
+        request=CardDataInput,
+        responses={200: CardAuthorizationOutput, **bank_errors(s402=INVALID, s422=CLOSED)},
+        summary="Void an authorisation: what remains held is released",
+    )
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, pk=None) -> Response:
+        s = CardDataInput(data=request.data)
+        s.is_valid(raise_exception=True)
+        authorization = _card_checked(
+            request, lambda: services.void(authorization_id=pk, **s.validated_data)
+        )
+        return Response(CardAuthorizationOutput(authorization).data)

@@ -1,11 +1,35 @@
-"""Proofs of the books, each one aggregate query over the whole ledger (linear in entries)."""
+"""Proofs of the books, each one aggregate query over the whole ledger (linear in entries).
 
+An app above the ledger that holds money (the cards app's authorisations) registers where its
+open holds are with `register_hold_source`: the ledger cannot import it, but proves that each
+account's cached `held` equals what those sources say is held on it."""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import Coalesce
 
 from ledger.models import Account, Entry, InternalBalance, Transaction
+
+# Each source yields (account id, minor units held on it by open holds).
+HoldSource = Callable[[], Iterable[tuple[UUID, int]]]
+_hold_sources: list[HoldSource] = []
+
+
+def register_hold_source(source: HoldSource) -> None:
+    if source not in _hold_sources:
+        _hold_sources.append(source)
+
+
+def held_by_sources() -> dict[UUID, int]:
+    totals: dict[UUID, int] = defaultdict(int)
+    for source in _hold_sources:
+        for account_id, amount in source():
+            totals[account_id] += amount
+    return totals
 
 
 @dataclass
@@ -111,6 +135,23 @@ def check_ledger(limit: int = 50) -> LedgerReport:
 
     problems["customer accounts below zero"] = [
         f"{a.number}: {a.balance}" for a in Account.objects.customer().filter(balance__lt=0)[:limit]
+    ]
+
+    problems["customer accounts whose available balance is below zero"] = [
+        f"{a.number}: balance {a.balance}, held {a.held}"
+        for a in Account.objects.customer().filter(balance__lt=F("held"))[:limit]
+    ]
+    held = held_by_sources()
+    cached = dict(
+        Account.objects.exclude(held=0).values_list("pk", "held")
+    )  # only accounts that hold something: linear in holds, not in accounts
+    wrong = sorted(
+        (pk for pk in set(held) | set(cached) if held.get(pk, 0) != cached.get(pk, 0)), key=str
+    )[:limit]
+    numbers = dict(Account.objects.filter(pk__in=wrong).values_list("pk", "number"))
+    problems["held amounts that differ from the sum of open holds"] = [
+        f"{numbers.get(pk, pk)}: held {cached.get(pk, 0)}, open holds sum to {held.get(pk, 0)}"
+        for pk in wrong
     ]
 
     # One query (one snapshot): the shards and the rows are summed as of the same moment.

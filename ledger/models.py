@@ -51,6 +51,9 @@ class Account(models.Model):
     type = models.CharField(max_length=10, choices=Type.choices)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     balance = models.BigIntegerField(default=0)  # minor units
+    # Minor units held by open card authorisations (the cards app's holds): a cache of the sum
+    # of their remaining amounts, written in the same locked transaction as the holds.
+    held = models.BigIntegerField(default=0)
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
     nickname = models.CharField(max_length=140, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -69,6 +72,13 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=models.Q(balance__gte=0) | models.Q(type="internal"),
                 name="account_customer_balance_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(held__gte=0), name="account_held_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=models.F("held")) | models.Q(type="internal"),
+                name="account_customer_available_non_negative",
             ),
             models.CheckConstraint(
                 condition=models.Q(type="internal", holder__isnull=True)
@@ -103,7 +113,8 @@ class Account(models.Model):
 
     @property
     def available_balance(self) -> int:
-        return self.balance  # no holds yet: cards' authorisations would subtract here
+        """What can be spent: the balance less the money held by open card authorisations."""
+        return self.balance - self.held
 
     def ledger_balance(self) -> int:
         """The account's balance by the books: `balance` for a customer's account; for the

@@ -29,7 +29,13 @@ from ledger.charts import charts_for
 from ledger.forms import AccountOpenForm, TransferConfirmForm, TransferForm
 from ledger.idempotency import Idempotency
 from ledger.models import Account
-from ledger.selectors import account_get, accounts_for, payee_get, recent_entries_for
+from ledger.selectors import (
+    account_get,
+    accounts_for,
+    payee_get,
+    pending_holds_for,
+    recent_entries_for,
+)
 from ledger.serializers import EntryOutput, transfer_response
 
 RECENT_ACTIVITY = 8
@@ -59,10 +65,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for account in accounts:
         totals[account.currency] = totals.get(account.currency, 0) + account.balance
     recent = recent_entries_for(request.user, limit=RECENT_ACTIVITY)
+    names = {account.pk: account.nickname or account.get_type_display() for account in accounts}
     context = {
         "holder": profile_for(request.user),
         "accounts": [(account, charts[account.pk]) for account in accounts],
         "totals": sorted(totals.items()),
+        "holds": [(hold, names[hold.account_id]) for hold in pending_holds_for(accounts)],
         # The history API's rows, as the account page shows them, with which account it was.
         "recent": [
             {**row, "account_name": entry.account.nickname or entry.account.get_type_display()}

@@ -37,6 +37,9 @@ The contract:
   rows picked at random, so that postings do not queue on one settlement row.
   `complete_key()`: the idempotency row's response and transaction, in the same database
   transaction as the posting.
+  `add_to_held()`: a relative UPDATE of a customer account's `held` (the money card
+  authorisations hold), by the holds' building blocks in `services`, under the account's lock
+  like a posting; the database's checks keep `held >= 0` and `balance - held >= 0`.
 - **In how many round trips.** `send()` joins a posting's writes into one round trip on
   PostgreSQL (Django's psycopg binds parameters on the client and sends one simple query; a
   failure in any statement aborts the transaction as it would alone). SQLite takes one
@@ -158,7 +161,7 @@ def lock_accounts(*ids: UUID) -> dict[UUID, Account]:
 
 
 # What a transfer reads of its two parties: the rules' fields and the number its answer shows.
-PARTY_FIELDS = ["id", "number", "holder_id", "type", "currency", "balance", "status"]
+PARTY_FIELDS = ["id", "number", "holder_id", "type", "currency", "balance", "held", "status"]
 
 
 def lock_transfer_parties(
@@ -302,6 +305,18 @@ def add_to_balance(account_id: UUID, amount: int) -> Write:
         return f"UPDATE {table} SET {balance} = {balance} + %s WHERE {pk} = %s"  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
 
     return _once(("balance",), make), [amount, _PK.get_db_prep_value(account_id, connection)]
+
+
+def add_to_held(account_id: UUID, amount: int) -> Write:
+    """A relative update of the money a customer account holds for card authorisations (a
+    negative `amount` releases it); the database's check keeps `balance - held >= 0`."""
+
+    def make() -> str:
+        q = connection.ops.quote_name
+        table, held, pk = q(Account._meta.db_table), q("held"), q(_PK.column)
+        return f"UPDATE {table} SET {held} = {held} + %s WHERE {pk} = %s"  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
+
+    return _once(("held",), make), [amount, _PK.get_db_prep_value(account_id, connection)]
 
 
 def add_to_internal_balance(account_id: UUID, amount: int) -> Write:

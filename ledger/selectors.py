@@ -5,6 +5,8 @@ The read-only ones (a customer's accounts, history, transfers, the dashboard's) 
 `.using(read_db(user))`: the replica when core/db_router.py allows it, else the primary. The
 ones a write depends on (the payee, the staff's account) always read the primary."""
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -152,3 +154,37 @@ def needs_attention() -> dict:
         "frozen_accounts": Account.objects.customer().filter(status=Account.Status.FROZEN).count(),
         "last_ledger_check": LedgerCheckRun.objects.order_by("-started_at", "-id").first(),
     }
+
+
+# --- holds: an app above the ledger (cards) says which money it holds ----------------------------
+
+
+@dataclass(frozen=True)
+class PendingHold:
+    """Money held on an account, not yet posted: shown above the history."""
+
+    account_id: UUID
+    merchant: str
+    amount: int
+    currency: str
+    since: datetime
+
+
+PendingHoldsSource = Callable[[list[UUID]], Iterable[PendingHold]]
+_pending_hold_sources: list[PendingHoldsSource] = []
+
+
+def register_pending_holds(source: PendingHoldsSource) -> None:
+    """The cards app registers its open authorisations here (`cards.apps`): the ledger
+    cannot import it."""
+    if source not in _pending_hold_sources:
+        _pending_hold_sources.append(source)
+
+
+def pending_holds_for(accounts: Iterable[Account]) -> list[PendingHold]:
+    """The open holds on `accounts` (already the caller's), newest first."""
+    ids = [account.pk for account in accounts]
+    if not ids:
+        return []
+    holds = [hold for source in _pending_hold_sources for hold in source(ids)]
+    return sorted(holds, key=lambda hold: hold.since, reverse=True)

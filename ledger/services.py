@@ -8,6 +8,11 @@ source is (`Account.objects.held_by`) and which accounts can be paid (`.customer
 The posting's SQL (locks, inserts, balance updates, the idempotency completion) is in
 `ledger/posting_sql.py`, whose docstring states its contract.
 
+Every debit checks the AVAILABLE balance (`Account.available_balance`: the balance less what
+card authorisations hold, `Account.held`), read under the account's lock. The holds' building
+blocks (`place_hold`, `release_hold`, `capture_hold`, `lock_account`) run inside the cards
+app's durable transactions and take the same account lock as every posting, first.
+
 The staff actions (deposit, withdraw, freeze, unfreeze, close, reverse) check the staff rules
 here, once, for every door (API, admin, commands): a person gives a reason, never acts on an
 account they hold, and moves at most the approval limit of the currency alone (above it,
@@ -84,7 +89,7 @@ def settlement_account(currency: str) -> Account:
 def ensure_can_send(account: Account, amount: int) -> None:
     if not account.is_active:
         raise AccountInactiveError()
-    if not account.is_internal and account.balance < amount:
+    if not account.is_internal and account.available_balance < amount:
         raise InsufficientFundsError()
 
 
@@ -530,6 +535,71 @@ def card_debit(
     )
 
 
+# --- holds: card authorisations ----------------------------------------------------------------
+
+
+def _in_callers_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{name} runs inside its caller's transaction.")
+
+
+def lock_account(account_id: UUID) -> Account:
+    """One customer account locked as every posting locks it (`posting_sql.lock_accounts`):
+    the first lock of a hold's capture, void or expiry, before the hold's own row."""
+    _in_callers_transaction("lock_account")
+    return posting_sql.lock_accounts(account_id)[account_id]
+
+
+def place_hold(
+    *,
+    account: Account,
+    amount: int,
+    check: Callable[[Account], None],
+    idempotency: Idempotency | None = None,
+) -> Account:
+    """Hold `amount` of `account`'s available balance for a card authorisation: a building
+    block of the cards app's durable transaction, which records the hold itself. Claims the
+    key, locks the account, calls `check(account)` (the card's rules) under the lock, then the
+    ledger's (AccountInactiveError, InsufficientFundsError against the available balance)
+    and adds `amount` to `held`. Returns the account as locked, `held` up to date."""
+    _in_callers_transaction("place_hold")
+    _begin(amount, idempotency)
+    account = posting_sql.lock_accounts(account.pk)[account.pk]
+    check(account)
+    ensure_can_send(account, amount)
+    posting_sql.send([posting_sql.add_to_held(account.pk, amount)])
+    account.held += amount
+    return account
+
+
+def release_hold(*, account: Account, amount: int) -> None:
+    """Give back `amount` of what `account` holds (a void, an expiry). The caller holds the
+    account's lock (`lock_account`) and knows the hold had at least that much left."""
+    _in_callers_transaction("release_hold")
+    minor_units(amount)
+    posting_sql.send([posting_sql.add_to_held(account.pk, -amount)])
+    account.held -= amount
+
+
+def capture_hold(
+    *, account: Account, amount: int, merchant: str, idempotency: Idempotency | None = None
+) -> Transaction:
+    """A capture: `amount` released from the hold and posted as one `card_payment` from the
+    card's account to the bank's settlement account, in the caller's transaction, under the
+    account's lock (`lock_account`), the key already claimed. Held money is already out of the
+    available balance, so the available balance is unchanged and nothing is re-checked."""
+    _in_callers_transaction("capture_hold")
+    release_hold(account=account, amount=amount)
+    bank = settlement_account(account.currency)  # not locked: see `post`
+    return post(
+        kind=Kind.CARD_PAYMENT,
+        legs=[(account, -amount), (bank, amount)],
+        initiated_by=None,
+        description=merchant,
+        idempotency=idempotency,
+    )
+
+
 @transaction.atomic(durable=True)
 def reverse(
     *, original: Transaction, initiated_by: User | None, reason: str
@@ -560,7 +630,7 @@ def _reverse(
         account = locked[account_id]
         if account.status == Account.Status.CLOSED:
             raise AccountInactiveError("A closed account cannot take part in a reversal.")
-        if amount > 0 and not account.is_internal and account.balance < amount:
+        if amount > 0 and not account.is_internal and account.available_balance < amount:
             raise InsufficientFundsError()
     size = sum(amount for _, amount in legs if amount > 0)
     # The request names the customer's side the reversal takes money from (the payee of a

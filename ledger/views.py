@@ -24,6 +24,7 @@ from ledger.selectors import (
     approval_get,
     approvals_for,
     entries_for,
+    pending_holds_for,
     transfer_get,
     transfers_for,
 )
@@ -121,6 +122,7 @@ class AccountViewSet(
         return {
             "account": AccountOutput(account).data,
             "chart": charts_for([account])[account.pk],
+            "holds": pending_holds_for([account]),
             "filters": filters,
             "filtered": bool(self.request.GET.get("since") or self.request.GET.get("until")),
         }

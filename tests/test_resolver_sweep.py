@@ -28,7 +28,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from cards.services import issue_card
+from cards.services import authorize, issue_card
 from conftest import bearer
 from ledger.services import deposit
 from ledger.tests.factories import account_for, ledger_rows, send
@@ -63,6 +63,8 @@ class Victim:
     approval_id: str  # a teller's request above the limit on the victim's account
     card_id: str
     card_last4: str
+    authorization_id: str  # a pending hold on the victim's card
+    authorization_merchant: str
 
     def secrets(self) -> dict[str, str]:
         """What must never show: everything but the month, which anyone's page may show."""
@@ -80,6 +82,8 @@ FILLERS: dict[tuple[str, str], Callable[[Victim], str]] = {
     ("approvals", "pk"): lambda v: v.approval_id,  # /api/v1/approvals/{pk}/... (staff only)
     ("cards", "pk"): lambda v: v.card_id,  # /api/v1/cards/{pk}/...
     ("cards", "id"): lambda v: v.card_id,  # /cards/{id}/... (pages)
+    # /api/v1/card-authorizations/{pk}/capture/ and void/: the victim's card's hold
+    ("card-authorizations", "pk"): lambda v: v.authorization_id,
 }
 # Regex patterns (no named parameters to fill): a path each answers for.
 REGEX_SAMPLES = {
@@ -191,7 +195,16 @@ def victim(db) -> Victim:
         initiated_by=UserFactory(is_staff=True),
         description="Quested branch deposit",
     )
-    card = issue_card(owner=user, account_id=account.pk).card
+    issued = issue_card(owner=user, account_id=account.pk)
+    card = issued.card
+    authorization = authorize(
+        pan=issued.pan,
+        expiry_month=card.expiry_month,
+        expiry_year=card.expiry_year,
+        cvc=issued.cvc,
+        amount=777,
+        merchant="Quested secret florist",
+    )
     account.refresh_from_db()
     # Read back as the victim sees it, so each value is what the API would show.
     own = bearer(user)
@@ -210,6 +223,8 @@ def victim(db) -> Victim:
         approval_id=str(approval.pk),
         card_id=str(card.pk),
         card_last4=f"•••• {card.last4}",
+        authorization_id=str(authorization.pk),
+        authorization_merchant=authorization.merchant,
     )
 
 
@@ -218,6 +233,28 @@ def attacker(customer):
     """A customer with money of their own, so a refusal is about the object, not the funds."""
     account_for(customer, amount=50_000)
     return customer
+
+
+@pytest.fixture
+def attackers_card(attacker) -> dict:
+    """The card data of a card of the attacker's own: the credential a merchant sends to
+    capture or void an authorisation, so a refusal is about the authorisation, not the card."""
+    account = attacker.holder.accounts.first()
+    issued = issue_card(owner=attacker, account_id=account.pk)
+    return {
+        "pan": issued.pan,
+        "expiry_month": issued.card.expiry_month,
+        "expiry_year": issued.card.expiry_year,
+        "cvc": issued.cvc,
+    }
+
+
+def body_for(route, victim: Victim, attackers_card: dict) -> dict:
+    """`body_naming`, and the attacker's own card data where the card data are the
+    credential (an authorisation's capture and void: their body takes nothing else)."""
+    if "card-authorizations/<" in route.route:
+        return {**attackers_card, **({"amount": 100} if "capture" in route.route else {})}
+    return body_naming(victim)
 
 
 def body_naming(victim: Victim) -> dict:
@@ -237,13 +274,16 @@ def body_naming(victim: Victim) -> dict:
 
 
 def victims_state(victim: Victim):
-    from cards.models import Card
+    from cards.models import Card, CardAuthorization
     from ledger.models import Account
 
     account = Account.objects.get(pk=victim.account_id)
     card = Card.objects.get(pk=victim.card_id)
+    hold = CardAuthorization.objects.get(pk=victim.authorization_id)
     return (
         account.balance,
+        account.held,
+        (hold.status, hold.captured_amount),
         account.status,
         account.nickname,
         ledger_rows(),
@@ -274,11 +314,11 @@ def assert_nothing_of_theirs(response, victim: Victim, where: str, echoed=frozen
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_another_customers_objects_do_not_exist_for_you(route, victim, attacker):
+def test_another_customers_objects_do_not_exist_for_you(route, victim, attacker, attackers_card):
     path = route.path_for(victim)
     before = victims_state(victim)
     for verb in VERBS:
-        body = body_naming(victim)
+        body = body_for(route, victim, attackers_card)
         response = send_as_customer(route, verb, path, body, attacker)
         where = f"{verb.upper()} {path} ({route})"
         status = response.status_code

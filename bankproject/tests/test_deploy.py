@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from bankproject.tests.test_settings import card_keys
+
 ROOT = Path(__file__).resolve().parents[2]
 START = ROOT / "bin" / "start"
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -182,6 +184,7 @@ def test_production_serves_hashed_compressed_static_files(tmp_path):
             "ALLOWED_HOSTS": "bank.example.com",
             "VAR_DIR": str(tmp_path),
             "TESTING": "",
+            **card_keys(),  # production refuses to start without them
         },
         capture_output=True,
         text=True,

@@ -45,3 +45,28 @@ def wrong_cvc(issued: IssuedCard) -> str:
 def card_url(card, action: str = "") -> str:
     pk = card.card.pk if isinstance(card, IssuedCard) else card.pk
     return f"{CARDS}{pk}/{action + '/' if action else ''}"
+
+
+AUTHORIZATIONS = "/api/v1/card-authorizations/"
+
+
+def credential(issued: IssuedCard, **overrides) -> dict:
+    """Only the card data: what a capture or a void sends (and an amount, if given)."""
+    data = card_data(issued, **overrides)
+    data.pop("merchant")
+    if "amount" not in overrides:
+        data.pop("amount")
+    return data
+
+
+def authorize(issued: IssuedCard, **overrides):
+    """`services.authorize` with the card's data (and any field changed)."""
+    return services.authorize(**card_data(issued, **overrides))
+
+
+def capture(issued: IssuedCard, authorization, **overrides):
+    return services.capture(authorization_id=authorization.pk, **credential(issued, **overrides))
+
+
+def void(issued: IssuedCard, authorization, **overrides):
+    return services.void(authorization_id=authorization.pk, **credential(issued, **overrides))

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from audit.models import AuditRecord
 from cards.models import Card
-from cards.tests.factories import card_for, issued_card, pay
+from cards.tests.factories import authorize, card_for, issued_card, pay
 from conftest import signed_in, staff_member
 from ledger.tests.factories import account_for
 
@@ -114,3 +114,17 @@ def test_a_customer_cannot_reach_the_cards_admin(browser):
     response = browser.get(reverse(CHANGELIST))
 
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+@pytest.mark.parametrize("role", ["back office", "auditor"])
+def test_holds_are_listed_read_only_for_back_office_and_the_auditor(role):
+    issued = issued_card()
+    hold = authorize(issued, amount=2_500, merchant="Grand Hotel")
+    client = signed_in(staff_member(role))
+
+    listed = client.get(reverse("admin:cards_cardauthorization_changelist")).content.decode()
+    detail = client.get(reverse("admin:cards_cardauthorization_change", args=[hold.pk]))
+
+    assert "Grand Hotel" in listed and "25.00" in listed and issued.pan not in listed
+    assert detail.status_code == 200 and issued.pan.encode() not in detail.content
+    assert client.post(reverse("admin:cards_cardauthorization_add")).status_code == 403

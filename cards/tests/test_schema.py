@@ -17,6 +17,14 @@ EXPECTED = {
     ("post", "/api/v1/cards/{id}/cancel/"): SIGNED_IN | WRITE | {"200", "404", "422"},
     # no login: no 401; a decline is a 402, a reused key with another body a 409
     ("post", "/api/v1/card-payments/"): COMMON | WRITE | {"201", "402", "409"},
+    ("post", "/api/v1/card-authorizations/"): COMMON | WRITE | {"201", "402", "409"},
+    # another card's authorisation is a 404; a closed one a 422
+    ("post", "/api/v1/card-authorizations/{id}/capture/"): COMMON
+    | WRITE
+    | {"201", "402", "404", "409", "422"},
+    ("post", "/api/v1/card-authorizations/{id}/void/"): COMMON
+    | WRITE
+    | {"200", "402", "404", "422"},
 }
 
 
@@ -49,6 +57,9 @@ def test_the_issue_answer_documents_pan_and_cvc_and_nothing_else_does(schema):
         ("get", "/api/v1/cards/{id}/", "200"),
         ("patch", "/api/v1/cards/{id}/", "200"),
         ("post", "/api/v1/card-payments/", "201"),
+        ("post", "/api/v1/card-authorizations/", "201"),
+        ("post", "/api/v1/card-authorizations/{id}/capture/", "201"),
+        ("post", "/api/v1/card-authorizations/{id}/void/", "200"),
     ]:
         assert not {"pan", "cvc"} & properties(verb, path, status), (verb, path)
 

@@ -344,13 +344,14 @@ def test_roles_migration_is_idempotent():
         "statements.migrations.0002_statement_append_only_and_auditor"
     )
     cards = importlib.import_module("cards.migrations.0002_card_roles")
+    holds = importlib.import_module("cards.migrations.0004_card_authorization_roles")
     state_apps = (
         MigrationLoader(connection)
         .project_state(
             [
                 ("ledger", "0008_ledger_check_run_readers"),
                 ("statements", "0002_statement_append_only_and_auditor"),
-                ("cards", "0002_card_roles"),
+                ("cards", "0004_card_authorization_roles"),
             ]
         )
         .apps
@@ -362,5 +363,6 @@ def test_roles_migration_is_idempotent():
         check_runs.forward(state_apps, editor)
         statements.readers_forward(state_apps, editor)
         cards.forward(state_apps, editor)
+        holds.forward(state_apps, editor)
 
     assert {g.name: set(g.permissions.all()) for g in Group.objects.all()} == before

@@ -221,7 +221,17 @@ class Books:
     def post(self, postings: list[Posting]) -> None:
         self.payment_table = Table(
             CardPayment,
-            ["id", "card", "transaction", "amount", "currency", "merchant", "created_at"],
+            # no authorization: the seed's card payments are direct payments, not captures
+            [
+                "id",
+                "card",
+                "transaction",
+                "authorization",
+                "amount",
+                "currency",
+                "merchant",
+                "created_at",
+            ],
         )
         txn_table = Table(
             Transaction, ["id", "kind", "description", "initiated_by", "reverses", "created_at"]
@@ -281,7 +291,7 @@ class Books:
                 if card not in db_card:
                     db_card[card] = self.payment_table.prep["card"](card)
                 payments.append(
-                    (db_txn, db_card[card], db_txn, amount, source.currency,
+                    (db_txn, db_card[card], db_txn, None, amount, source.currency,
                      posting.description, at)
                 )  # fmt: skip
             if posting.kind in (Kind.DEPOSIT, Kind.WITHDRAWAL):
