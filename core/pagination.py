@@ -20,12 +20,26 @@ MAX_OFFSET = 1_000_000
 BAD_CURSOR = "This cursor is not valid; use `next`."
 
 
+# The largest `limit` read (more than MAX_LIMIT is served as MAX_LIMIT): a bound, so that a
+# number of thousands of digits is a 400 rather than an int() past Python's 4,300-digit limit,
+# and so that the schema says how long the value may be.
+LARGEST_LIMIT = 10**18 - 1
+
+
 def parse_limit(request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²".isdigit(), int("²") raises
-        raise ValidationFailed({"limit": ["Must be a whole number of at least 1."]})
+    # "²".isdigit(), int("²") raises; the length is checked before int() reads the digits.
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(raw.lstrip("0")) > len(str(LARGEST_LIMIT))
+        or int(raw) < 1
+    ):
+        raise ValidationFailed(
+            {"limit": [f"Must be a whole number from 1 to {LARGEST_LIMIT} (over {MAX_LIMIT} "
+                       f"is served as {MAX_LIMIT})."]}
+        )  # fmt: skip
     return min(int(raw), MAX_LIMIT)
 
 
@@ -34,7 +48,7 @@ LIMIT_PARAMETER = {
     "in": "query",
     "required": False,
     "description": f"Rows per page: {DEFAULT_LIMIT} by default, at most {MAX_LIMIT}.",
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": LARGEST_LIMIT},
 }
 
 

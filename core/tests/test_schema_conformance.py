@@ -44,10 +44,10 @@ def test_request_bodies_say_unknown_fields_are_refused(schema, path, verb):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/transfers/", "/api/v1/accounts/{id}/transactions/"])
-def test_cursor_lists_document_the_smallest_limit(schema, path):
+def test_cursor_lists_document_the_smallest_and_largest_limit(schema, path):
     params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
 
-    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1}
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
     assert params["cursor"]["schema"] == {"type": "string"}
 
 

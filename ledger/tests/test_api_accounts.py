@@ -142,11 +142,20 @@ def test_list_accounts_pages_follow_next_without_gaps(customer, customer_api):
     assert [row["id"] for row in rows] == [str(a.pk) for a in accounts]
 
 
-@pytest.mark.parametrize("limit", ["", "0", "abc", "-1", "1.5", "²"])
+@pytest.mark.parametrize(
+    "limit", ["", "0", "abc", "-1", "1.5", "²", "1" + "0" * 18, "9" * 5000, "0" + "9" * 19]
+)
 def test_list_accounts_refuses_a_bad_limit(customer_api, limit):
     response = customer_api.get(f"{ACCOUNTS}?limit={limit}")
 
     assert "limit" in error_of(response, 400, "validation_error")
+
+
+def test_the_largest_limit_is_served_as_the_page_size(customer_api):
+    response = customer_api.get(f"{ACCOUNTS}?limit={'9' * 18}")
+
+    assert response.status_code == 200
+    assert response.json()["next"] is None
 
 
 @pytest.mark.parametrize("offset", ["abc", "-1", "²"])
