@@ -122,7 +122,7 @@ class AccountViewSet(
         return {
             "account": AccountOutput(account).data,
             "chart": charts_for([account])[account.pk],
-            "holds": pending_holds_for([account]),
+            "holds": [(hold, account.nickname) for hold in pending_holds_for([account])],
             "filters": filters,
             "filtered": bool(self.request.GET.get("since") or self.request.GET.get("until")),
         }
