@@ -68,8 +68,11 @@ class ModelOutput(serializers.ModelSerializer):
     DRF's ModelSerializer maps every model field to a serializer field (field_mapping, the
     validators, the choices) on every instance, that is on every request: a tenth of an
     authenticated GET's Python (bench/pipeline.py). The mapping depends on the class alone,
-    so it is kept, and each instance gets a deep copy, as a plain Serializer's declared fields
-    are copied."""
+    so it is kept, and each instance gets its own copy of every field to bind. A deep copy
+    (what a plain Serializer does with its declared fields) builds each field again from its
+    arguments, choices and validators included: the most expensive part of rendering an
+    account. Output fields only read their instance, so a shallow copy of each is enough;
+    a nested serializer, which has fields of its own, is still copied deeply."""
 
     def get_fields(self):
         cls = type(self)
@@ -77,4 +80,9 @@ class ModelOutput(serializers.ModelSerializer):
         if built is None:
             built = super().get_fields()
             cls._built_fields = built
-        return copy.deepcopy(built)
+        return {
+            name: copy.deepcopy(field)
+            if isinstance(field, serializers.BaseSerializer)
+            else copy.copy(field)
+            for name, field in built.items()
+        }

@@ -25,9 +25,10 @@ def accounts_for(user: User) -> QuerySet[Account]:
 
 
 def account_get(*, user: User, id: UUID) -> Account:
-    if account := accounts_for(user).filter(id=id).first():
-        return account
-    raise NotFound()  # someone else's account does not exist for you
+    try:
+        return accounts_for(user).get(id=id)  # at most one row: no ordering, no second query
+    except Account.DoesNotExist:
+        raise NotFound() from None  # someone else's account does not exist for you
 
 
 def account_get_for_staff(*, id: UUID) -> Account:
