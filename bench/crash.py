@@ -379,6 +379,12 @@ class Client:
             conn.close()
 
 
+def error(data) -> dict:
+    """The error envelope's inside ({} for any other answer)."""
+    inside = data.get("error") if isinstance(data, dict) else None
+    return inside if isinstance(inside, dict) else {}
+
+
 class Worker:
     """One client thread's requests. Each money-moving request has its own key and is sent
     until answered, with the same key; the holds it made are its own to capture and void."""
@@ -417,7 +423,8 @@ class Worker:
     # --- sending ----------------------------------------------------------------------------
 
     def send(self, kind: str, path: str, payload: dict, *, key: str | None, auth: bool = True):
-        """(status, headers, answer as JSON, whether it was sent more than once)."""
+        """(status, the answer's JSON, whether it was sent more than once). `key`: its own
+        Idempotency-Key, the same on every retry (None for a void, which takes none)."""
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"}
         if key is not None:
@@ -446,12 +453,14 @@ class Worker:
             data = {}
         if status == 402:
             with self.lock:
-                self.report.declines[kind, data["error"]["details"].get("reason")] += 1
+                self.report.declines[kind, error(data).get("details", {}).get("reason")] += 1
         return status, data, retried
 
     def amount(self) -> int:
         """A card amount: mostly small (the cards must not drain the accounts before the
-        transfers are done), now and then over any balance, or over every daily limit."""
+        transfers are done), now and then over the balance (50,000: within the daily limit,
+        more than an account holds unless transfers piled money on it), or over every daily
+        limit (more than CARD_DAILY_LIMIT_MAX)."""
         rng = self.rng
         return rng.choice(
             [rng.randint(1, 60), rng.randint(1, 60), rng.randint(60, 400), 50_000, 10**6 + 1]
@@ -544,7 +553,7 @@ class Worker:
         card = next(card for card in self.bank.cards if card.id == hold.card)
         path = f"/api/v1/card-authorizations/{hold.id}/void/"
         status, data, retried = self.send("void", path, card.data(), key=None, auth=False)
-        closed = status == 422 and data["error"]["code"] == "authorization_closed"
+        closed = status == 422 and error(data).get("code") == "authorization_closed"
         if not (status == 200 or (retried and closed)):
             self.surprise(f"void of {hold.id}: {status} {data} (retried: {retried})")
             return
@@ -699,7 +708,7 @@ def snapshot_problem(bank: Bank) -> str | None:
 
     customers = AccountRow.objects.filter(pk__in=[a.id for a in bank.accounts])
     cards = [card.id for card in bank.cards]
-    balance, shards, total, held, paid, holding = (
+    balance, shards, customers_total, held, paid, holding = (
         AccountRow.objects.filter(pk=bank.settlement)
         .annotate(
             shards=_sum(InternalBalance.objects.filter(account=bank.settlement), F("amount")),
@@ -715,12 +724,17 @@ def snapshot_problem(bank: Bank) -> str | None:
         .get()
     )
     settled = balance + shards - bank.settlement_start
-    if total + paid != bank.total or total + settled != bank.total or held != holding:
-        return (
-            f"customers {total} + card payments {paid} (settlement received {settled}) "
-            f"is not {bank.total}, or held {held} is not the open holds' {holding}"
+    broken = []
+    if customers_total + paid != bank.total:
+        broken.append(f"customers {customers_total} + card payments {paid} is not {bank.total}")
+    if customers_total + settled != bank.total:
+        broken.append(
+            f"customers {customers_total} + what the settlement account received {settled} "
+            f"is not {bank.total}"
         )
-    return None
+    if held != holding:
+        broken.append(f"held {held}, but the open holds hold {holding}")
+    return "; ".join(broken) or None
 
 
 def reader_problems(report: Report, *, total: int) -> list[str]:
@@ -1005,15 +1019,19 @@ def summary(report: Report, bank: Bank) -> str:
     kinds = "; ".join(
         f"{kind} {dict(sorted(counter.items()))}" for kind, counter in report.statuses.items()
     )
-    declines = dict(sorted(Counter(reason for _, reason in report.declines.elements()).items()))
-    held = sum(hold.remaining for hold in report.holds.values())
-    return (
-        f"  {answered} requests answered in {report.seconds:.1f} s "
-        f"({answered / report.seconds:.0f}/s): {kinds}\n"
-        f"  declines {declines}; the cards took {report.card_out} of {bank.total}, "
-        f"{held} still held by {sum(h.status == 'pending' for h in report.holds.values())} "
-        f"open holds\n"
+    rate = answered / report.seconds
+    lines = [f"  {answered} requests answered in {report.seconds:.1f} s ({rate:.0f}/s): {kinds}"]
+    if bank.cards:
+        declines = Counter(reason for _, reason in report.declines.elements())
+        pending = [hold for hold in report.holds.values() if hold.status == "pending"]
+        lines.append(
+            f"  declines {dict(sorted(declines.items()))}; the cards took {report.card_out} "
+            f"of {bank.total}, {sum(h.remaining for h in pending)} still held by "
+            f"{len(pending)} open holds"
+        )
+    lines.append(
         f"  {report.retries} retries of unanswered requests, {report.replayed} replayed 201s, "
         f"{report.lost_voids} voids answered by their retry; {len(report.reads)} API reads, "
         f"{report.snapshots} snapshot reads; {', '.join(report.kills) or 'no crash'}"
     )
+    return "\n".join(lines)

@@ -27,6 +27,7 @@ from bench import crash
 from cards import services as cards
 from ledger import services
 from ledger.models import Account
+from ledger.tests.factories import funded_account
 
 LOG = Path(settings.VAR_DIR) / "test-crash.log"
 
@@ -180,6 +181,8 @@ def test_verify_reports_a_card_payment_posted_twice(small_run):
     problems = crash.verify(report, bank)
 
     assert any("in the ledger for" in problem for problem in problems), problems
+    assert any("a posting without its key" in problem for problem in problems), problems
+    assert any("settlement account received" in problem for problem in problems), problems
     assert any("card payment records that differ" in problem for problem in problems), problems
     assert any(problem.startswith("the total is") for problem in problems), problems
 
@@ -213,24 +216,29 @@ def test_verify_reports_a_hold_other_than_its_last_answer(small_run):
     report, bank = small_run
     hold = next(h for h in report.holds.values() if h.captured)
     hold.captured -= 1  # the client was told one less was captured than the ledger shows
+    other = next(h for h in report.holds.values() if h is not hold)
+    other.key = report.holds[hold.id].key  # its answer came under another hold's key
 
     problems = crash.verify(report, bank)
 
     assert any("holds that differ from their answers" in p for p in problems), problems
     assert any("captures do not add up" in p for p in problems), problems
+    assert any(f"whose key does not answer them: ['{other.id}']" in p for p in problems)
 
 
 @pytest.mark.django_db
-def test_the_snapshot_reports_money_that_left_the_customers_other_than_by_card(small_run):
+@pytest.mark.parametrize("outside", [False, True], ids=["from-a-customer", "from-outside"])
+def test_the_snapshot_reports_money_that_moved_other_than_by_card(small_run, outside):
+    """Cash out of one of the accounts: it left the customers, but not by card. Cash out of
+    an account outside the workload: the settlement account got money no card paid."""
     _, bank = small_run
-    services.withdraw(
-        account=Account.objects.get(pk=bank.accounts[0].id),
-        amount=1,
-        initiated_by=None,
-        description="not a card payment",
-    )
+    account = funded_account(10) if outside else Account.objects.get(pk=bank.accounts[0].id)
+    services.withdraw(account=account, amount=1, initiated_by=None, description="not a card")
 
-    assert "is not 120000" in crash.snapshot_problem(bank)
+    problem = crash.snapshot_problem(bank) or ""
+
+    assert ("what the settlement account received" in problem) == outside, problem
+    assert ("+ card payments" in problem) != outside, problem
 
 
 @pytest.mark.django_db
