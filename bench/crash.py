@@ -13,8 +13,12 @@ SELECT of the database. Midway the first server's whole process group is SIGKILL
 started again; clients retry an unanswered request with the same key, on the next server,
 until it is answered.
 
-Money now leaves the dozen accounts, for the bank's settlement account, so the fixed total
-is the customers' total plus what their cards paid. `verify()` checks, against the database:
+Card payments take money out of the dozen accounts into the bank's settlement account, so
+the fixed total is the customers' total plus what their cards paid. A customer's API read
+shows only the customers' side, so it cannot check that total by itself: the snapshot reader
+checks it exactly, in one statement over the accounts, the settlement account's shards, the
+card payments and the holds; the API reads are checked as exactly as what they show allows.
+`verify()` checks, against the database:
 
 - the customers hold the opening total less exactly what the approved payments and captures
   (their 201s) took, and the settlement account received exactly that;
