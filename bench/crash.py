@@ -1033,9 +1033,10 @@ def summary(report: Report, bank: Bank) -> str:
             f"of {bank.total}, {sum(h.remaining for h in pending)} still held by "
             f"{len(pending)} open holds"
         )
+    voids = f", {report.lost_voids} voids answered by their retry" if bank.cards else ""
     lines.append(
-        f"  {report.retries} retries of unanswered requests, {report.replayed} replayed 201s, "
-        f"{report.lost_voids} voids answered by their retry; {len(report.reads)} API reads, "
-        f"{report.snapshots} snapshot reads; {', '.join(report.kills) or 'no crash'}"
+        f"  {report.retries} retries of unanswered requests, {report.replayed} replayed 201s"
+        f"{voids}; {len(report.reads)} API reads, {report.snapshots} snapshot reads; "
+        f"{', '.join(report.kills) or 'no crash'}"
     )
     return "\n".join(lines)
