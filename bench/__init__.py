@@ -31,6 +31,14 @@
         pages (first and deep), the dashboard, the accounts list and a transfer, with EXPLAIN
         ANALYZE of every query. bench/scale.py.
 
+    python -m bench crash [--transfers N] [--no-cards] [--no-crash] [--database-url URL]
+        Jepsen's bank test in spirit: two gunicorns over bank_crash (one over a sqlite:////
+        URL), 16 clients making N requests among a dozen accounts (transfers, card payments,
+        authorisations, captures, voids; `--no-cards`: transfers only), readers of every
+        balance; midway one server's process group is SIGKILLed and restarted, unanswered
+        requests are retried with the same key; then every invariant is checked against the
+        database (exit 1 when one is broken). bench/crash.py.
+
 Everything runs on 127.0.0.1. The load generator, PostgreSQL and gunicorn share the machine's
 CPUs; on a machine other work is using too, compare runs by their ratios to pgbench.
 """
