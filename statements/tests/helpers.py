@@ -57,6 +57,15 @@ def card_payment(account, amount: int, moment: datetime, merchant: str = "Corner
         )
 
 
+def capture(account, amount: int, moment: datetime, merchant: str = "Book Nook"):
+    """A card authorisation's capture as the cards app posts it: the hold placed, then
+    released and posted as one card payment, in one transaction."""
+    with clock(moment), transaction.atomic():
+        services.place_hold(account=account, amount=amount, check=lambda _: None)
+        locked = services.lock_account(account.pk)
+        return services.capture_hold(account=locked, amount=amount, merchant=merchant)
+
+
 def reverse(original, moment: datetime, reason: str = "Posted in error"):
     with clock(moment):
         return services.reverse(original=original, initiated_by=None, reason=reason)
