@@ -25,6 +25,7 @@ from statements.tests.helpers import (
     opened,
     reverse,
     send,
+    split,
     withdraw,
 )
 
@@ -225,18 +226,31 @@ def test_the_current_month_is_computed_live():
 
 def test_entry_line_is_the_history_apis_entry():
     from ledger.serializers import EntryOutput
-    from statements.selectors import entry_line, month_entries
+    from statements.selectors import entry_line, month_entries, month_rows
 
     account = opened(at(2026, 5, 1))
     payee = AccountFactory()
+    payer = AccountFactory()
+    nameless = AccountFactory(holder__first_name="", holder__last_name="")
+    deposit(payer, 5_000, at(2026, 4, 1))
+    deposit(nameless, 5_000, at(2026, 4, 1))
     deposit(account, 10_000, at(2026, 5, 2), "Salary")
-    send(account, payee, 1_500, at(2026, 5, 3), "Rent")
-    card_payment(account, 700, at(2026, 5, 5), "Corner Cafe")
+    rent = send(account, payee, 1_500, at(2026, 5, 3), "Rent")
+    send(payer, account, 2_000, at(2026, 5, 4), "Repayment")
+    send(nameless, account, 300, at(2026, 5, 4, 12), "Gift")
+    cafe = card_payment(account, 700, at(2026, 5, 5), "Corner Cafe")
+    capture(account, 300, at(2026, 5, 5, 12), "Book Nook")
     withdraw(account, 800, at(2026, 5, 6))
     reverse(deposit(account, 50, at(2026, 5, 7)), at(2026, 5, 8, 0, 0, 0, 123_456))
+    reverse(rent, at(2026, 5, 9))
+    reverse(cafe, at(2026, 5, 10))
+    split(account, {payee: 100, payer: 200}, at(2026, 5, 11))
     entries = list(month_entries(account, month("2026-05")))
 
-    assert [entry_line(e) for e in entries] == EntryOutput(entries, many=True).data
+    lines = [entry_line(*row) for row in month_rows(account, month("2026-05"))]
+
+    assert lines == EntryOutput(entries, many=True).data
+    assert len(lines) == 12 and lines[-1]["counterparty"] is None
 
 
 def test_an_issued_statements_content_is_pinned_for_every_kind_of_entry():
@@ -264,6 +278,7 @@ def test_an_issued_statements_content_is_pinned_for_every_kind_of_entry():
     reverse(deposit(account, 50, at(2026, 5, 7), "Oops"), at(2026, 5, 8, 0, 0, 0, 123_456))
     reverse(rent, at(2026, 5, 9), "Wrong payee")
     reverse(cafe, at(2026, 5, 10), "Refund")
+    split(account, {payee: 100, payer: 200}, at(2026, 5, 10, 12), "Dinner")
     deposit(account, 1, at(2026, 6, 1), "Next month")
 
     statement, issued = issue_statement(account=account, period=month("2026-05"))
@@ -328,6 +343,7 @@ def test_an_issued_statements_content_is_pinned_for_every_kind_of_entry():
             "2026-05-09T00:00:00Z",
         ),
         ("reversal", 700, 11_200, "Reversal: Refund", bank, "2026-05-10T00:00:00Z"),
+        ("transfer", -300, 10_900, "Dinner", None, "2026-05-10T12:00:00Z"),
     ]
     expected = {
         "account": str(account.pk),
@@ -338,10 +354,10 @@ def test_an_issued_statements_content_is_pinned_for_every_kind_of_entry():
         "period_end": "2026-05-31",
         "currency": "EUR",
         "opening_balance": 0,
-        "closing_balance": 11_200,
+        "closing_balance": 10_900,
         "total_credits": 14_550,
-        "total_debits": 3_350,
-        "entry_count": 11,
+        "total_debits": 3_650,
+        "entry_count": 12,
         "entries": [
             {
                 "id": str(entry_id),
