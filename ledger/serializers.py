@@ -136,10 +136,11 @@ def counterparty(
     other_holder_name: str,
 ) -> dict | None:
     """Who paid or was paid, from plain values: the transaction's kind and description and
-    the other leg's account (its type, number and holder's name; all None without one). The
-    one rule for the history API (`counterparty_of`) and a statement's lines, which read the
-    same columns as rows: the merchant for a card payment, the bank for the other postings
-    against its own accounts (deposits, withdrawals, their reversals), else the other holder."""
+    the other leg's account (its type and number, None when the transaction has more than two
+    legs, and its holder's name, "" without one). The one rule for the history API
+    (`counterparty_of`) and a statement's lines, which read the same columns as rows: the
+    merchant for a card payment, the bank for the other postings against its own accounts
+    (deposits, withdrawals, reversals), else the other holder."""
     if other_type is None:
         return None
     if other_type == Account.Type.INTERNAL:

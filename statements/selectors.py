@@ -129,7 +129,7 @@ _TIME = serializers.DateTimeField(default_timezone=UTC)
 
 
 def entry_line(
-    id: UUID,
+    entry_id: UUID,
     transaction_id: UUID,
     kind: str,
     amount: int,
@@ -149,7 +149,7 @@ def entry_line(
     `test_entry_line_is_the_history_apis_entry` holds the two equal."""
     name = holder_name(other_first_name or "", other_last_name or "")
     return {
-        "id": str(id),
+        "id": str(entry_id),
         "transaction_id": str(transaction_id),
         "kind": kind,
         "amount": amount,
