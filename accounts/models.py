@@ -77,6 +77,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.holder.last_name if hasattr(self, "holder") else ""
 
 
+def holder_name(first_name: str, last_name: str) -> str:
+    """A holder's name as pages, histories and statements show it: `Holder.full_name`, for a
+    reader that has the two columns and no Holder (a statement's thousand lines)."""
+    return f"{first_name} {last_name}".strip()
+
+
 class Holder(models.Model):
     """The account holder: the person (KYC details) behind a login."""
 
@@ -93,7 +99,7 @@ class Holder(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return holder_name(self.first_name, self.last_name)
 
 
 class RefreshTokenFamily(models.Model):

@@ -378,7 +378,7 @@ def plans(accounts: dict, now: datetime) -> None:
 
     from ledger.models import Entry
     from statements.periods import Period
-    from statements.selectors import month_entries
+    from statements.selectors import month_rows
 
     account = accounts["large"]
     period = Period.of(now)
@@ -390,7 +390,7 @@ def plans(accounts: dict, now: datetime) -> None:
     options = {"analyze": True} if connection.vendor == "postgresql" else {}
     for title, queryset in (
         ("opening balance (the last balance_after before the month)", opening),
-        ("the month's entries, in posting order", month_entries(account, period)),
+        ("the month's entries, in posting order", month_rows(account, period)),
     ):
         say(f"\n  EXPLAIN {title}, {connection.vendor}, 1M-entry account:")
         for line in queryset.explain(**options).splitlines():

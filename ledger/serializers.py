@@ -128,15 +128,35 @@ class CounterpartyOutput(serializers.Serializer):
 BANK_NAME = "Northwind Bank"
 
 
+def counterparty(
+    kind: str,
+    description: str,
+    other_type: str | None,
+    other_number: str | None,
+    other_holder_name: str,
+) -> dict | None:
+    """Who paid or was paid, from plain values: the transaction's kind and description and
+    the other leg's account (its type and number, None when the transaction has more than two
+    legs, and its holder's name, "" without one). The one rule for the history API
+    (`counterparty_of`) and a statement's lines, which read the same columns as rows: the
+    merchant for a card payment, the bank for the other postings against its own accounts
+    (deposits, withdrawals, reversals), else the other holder."""
+    if other_type is None:
+        return None
+    if other_type == Account.Type.INTERNAL:
+        if kind == Transaction.Kind.CARD_PAYMENT:
+            return {"name": description, "account_number": None}  # the merchant
+        return {"name": BANK_NAME, "account_number": None}
+    return {"name": other_holder_name, "account_number": other_number}
+
+
 def counterparty_of(entry: Entry) -> dict | None:
     other = entry.counterparty
     if other is None:
         return None
-    if other.is_internal and entry.transaction.kind == Transaction.Kind.CARD_PAYMENT:
-        return {"name": entry.transaction.description, "account_number": None}  # the merchant
-    if other.is_internal:
-        return {"name": BANK_NAME, "account_number": None}
-    return {"name": other.holder.full_name if other.holder else "", "account_number": other.number}
+    txn = entry.transaction
+    name = other.holder.full_name if other.holder else ""
+    return counterparty(txn.kind, txn.description, other.type, other.number, name)
 
 
 class EntryOutput(serializers.Serializer):

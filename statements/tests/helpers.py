@@ -57,6 +57,29 @@ def card_payment(account, amount: int, moment: datetime, merchant: str = "Corner
         )
 
 
+def split(source, shares: dict, moment: datetime, description: str = "Split bill"):
+    """One transfer from `source` to several accounts ({account: amount}): more than two legs,
+    so no entry of it has a single counterparty."""
+    with clock(moment), transaction.atomic():
+        locked = posting_sql.lock_accounts(source.pk, *(a.pk for a in shares))
+        return services.post(
+            kind="transfer",
+            legs=[(locked[source.pk], -sum(shares.values()))]
+            + [(locked[a.pk], amount) for a, amount in shares.items()],
+            initiated_by=None,
+            description=description,
+        )
+
+
+def capture(account, amount: int, moment: datetime, merchant: str = "Book Nook"):
+    """A card authorisation's capture as the cards app posts it: the hold placed, then
+    released and posted as one card payment, in one transaction."""
+    with clock(moment), transaction.atomic():
+        services.place_hold(account=account, amount=amount, check=lambda _: None)
+        locked = services.lock_account(account.pk)
+        return services.capture_hold(account=locked, amount=amount, merchant=merchant)
+
+
 def reverse(original, moment: datetime, reason: str = "Posted in error"):
     with clock(moment):
         return services.reverse(original=original, initiated_by=None, reason=reason)

@@ -12,16 +12,20 @@ from hypothesis import strategies as st
 
 from ledger.models import Entry
 from ledger.tests.factories import AccountFactory
+from statements.canonical import canonical_text, sha256_of
 from statements.periods import Period, periods_between
 from statements.selectors import statement_content
+from statements.services import issue_statement
 from statements.tests.helpers import (
     at,
+    capture,
     card_payment,
     deposit,
     month,
     opened,
     reverse,
     send,
+    split,
     withdraw,
 )
 
@@ -222,15 +226,161 @@ def test_the_current_month_is_computed_live():
 
 def test_entry_line_is_the_history_apis_entry():
     from ledger.serializers import EntryOutput
-    from statements.selectors import entry_line, month_entries
+    from statements.selectors import entry_line, month_entries, month_rows
 
     account = opened(at(2026, 5, 1))
     payee = AccountFactory()
+    payer = AccountFactory()
+    nameless = AccountFactory(holder__first_name="", holder__last_name="")
+    deposit(payer, 5_000, at(2026, 4, 1))
+    deposit(nameless, 5_000, at(2026, 4, 1))
     deposit(account, 10_000, at(2026, 5, 2), "Salary")
-    send(account, payee, 1_500, at(2026, 5, 3), "Rent")
-    card_payment(account, 700, at(2026, 5, 5), "Corner Cafe")
+    rent = send(account, payee, 1_500, at(2026, 5, 3), "Rent")
+    send(payer, account, 2_000, at(2026, 5, 4), "Repayment")
+    send(nameless, account, 300, at(2026, 5, 4, 12), "Gift")
+    cafe = card_payment(account, 700, at(2026, 5, 5), "Corner Cafe")
+    capture(account, 300, at(2026, 5, 5, 12), "Book Nook")
     withdraw(account, 800, at(2026, 5, 6))
     reverse(deposit(account, 50, at(2026, 5, 7)), at(2026, 5, 8, 0, 0, 0, 123_456))
+    reverse(rent, at(2026, 5, 9))
+    reverse(cafe, at(2026, 5, 10))
+    split(account, {payee: 100, payer: 200}, at(2026, 5, 11))
     entries = list(month_entries(account, month("2026-05")))
 
-    assert [entry_line(e) for e in entries] == EntryOutput(entries, many=True).data
+    lines = [entry_line(*row) for row in month_rows(account, month("2026-05"))]
+
+    assert lines == EntryOutput(entries, many=True).data
+    assert len(lines) == 12 and lines[-1]["counterparty"] is None
+
+
+def test_an_issued_statements_content_is_pinned_for_every_kind_of_entry():
+    """What an issued statement keeps, and so its SHA-256, depends only on the entries: any
+    change to how a line is read or named (the counterparty above all) must leave these bytes
+    as they are for the same data. Every field is written out, not recomputed by the code."""
+    account = opened(
+        at(2026, 5, 1),
+        holder__first_name="Ada",
+        holder__last_name="Quill",
+        holder__address="1 Quay Street\nPortown",
+    )
+    payee = AccountFactory(holder__first_name="Bo", holder__last_name="Reed")
+    payer = AccountFactory(holder__first_name="Cy", holder__last_name="Ames")
+    nameless = AccountFactory(holder__first_name="", holder__last_name="")
+    deposit(payer, 5_000, at(2026, 4, 1))
+    deposit(nameless, 5_000, at(2026, 4, 1))
+    salary = deposit(account, 10_000, at(2026, 5, 2), "Salary")
+    rent = send(account, payee, 1_500, at(2026, 5, 3), "Rent")
+    send(payer, account, 2_000, at(2026, 5, 4), "Repayment")
+    send(nameless, account, 300, at(2026, 5, 4, 12), "Gift")
+    cafe = card_payment(account, 700, at(2026, 5, 5), "Corner Cafe")
+    capture(account, 300, at(2026, 5, 5, 12), "Book Nook")
+    withdraw(account, 800, at(2026, 5, 6), "ATM")
+    reverse(deposit(account, 50, at(2026, 5, 7), "Oops"), at(2026, 5, 8, 0, 0, 0, 123_456))
+    reverse(rent, at(2026, 5, 9), "Wrong payee")
+    reverse(cafe, at(2026, 5, 10), "Refund")
+    split(account, {payee: 100, payer: 200}, at(2026, 5, 10, 12), "Dinner")
+    deposit(account, 1, at(2026, 6, 1), "Next month")
+
+    statement, issued = issue_statement(account=account, period=month("2026-05"))
+
+    ids = list(
+        Entry.objects.filter(account=account, created_at__lt=at(2026, 6, 1))
+        .order_by("created_at", "id")
+        .values_list("id", "transaction_id")
+    )
+    bank = {"name": "Northwind Bank", "account_number": None}
+    lines = [  # kind, amount, balance after, description, counterparty, time
+        ("deposit", 10_000, 10_000, "Salary", bank, "2026-05-02T00:00:00Z"),
+        (
+            "transfer",
+            -1_500,
+            8_500,
+            "Rent",
+            {"name": "Bo Reed", "account_number": payee.number},
+            "2026-05-03T00:00:00Z",
+        ),
+        (
+            "transfer",
+            2_000,
+            10_500,
+            "Repayment",
+            {"name": "Cy Ames", "account_number": payer.number},
+            "2026-05-04T00:00:00Z",
+        ),
+        (
+            "transfer",
+            300,
+            10_800,
+            "Gift",
+            {"name": "", "account_number": nameless.number},
+            "2026-05-04T12:00:00Z",
+        ),
+        (
+            "card_payment",
+            -700,
+            10_100,
+            "Corner Cafe",
+            {"name": "Corner Cafe", "account_number": None},
+            "2026-05-05T00:00:00Z",
+        ),
+        (
+            "card_payment",
+            -300,
+            9_800,
+            "Book Nook",
+            {"name": "Book Nook", "account_number": None},
+            "2026-05-05T12:00:00Z",
+        ),
+        ("withdrawal", -800, 9_000, "ATM", bank, "2026-05-06T00:00:00Z"),
+        ("deposit", 50, 9_050, "Oops", bank, "2026-05-07T00:00:00Z"),
+        ("reversal", -50, 9_000, "Reversal: Posted in error", bank, "2026-05-08T00:00:00.123456Z"),
+        (
+            "reversal",
+            1_500,
+            10_500,
+            "Reversal: Wrong payee",
+            {"name": "Bo Reed", "account_number": payee.number},
+            "2026-05-09T00:00:00Z",
+        ),
+        ("reversal", 700, 11_200, "Reversal: Refund", bank, "2026-05-10T00:00:00Z"),
+        ("transfer", -300, 10_900, "Dinner", None, "2026-05-10T12:00:00Z"),
+    ]
+    expected = {
+        "account": str(account.pk),
+        "account_number": account.number,
+        "holder": {"name": "Ada Quill", "address": "1 Quay Street\nPortown"},
+        "period": "2026-05",
+        "period_start": "2026-05-01",
+        "period_end": "2026-05-31",
+        "currency": "EUR",
+        "opening_balance": 0,
+        "closing_balance": 10_900,
+        "total_credits": 14_550,
+        "total_debits": 3_650,
+        "entry_count": 12,
+        "entries": [
+            {
+                "id": str(entry_id),
+                "transaction_id": str(transaction_id),
+                "kind": kind,
+                "amount": amount,
+                "currency": "EUR",
+                "balance_after": balance_after,
+                "description": description,
+                "counterparty": counterparty,
+                "created_at": created_at,
+            }
+            for (entry_id, transaction_id), (
+                kind,
+                amount,
+                balance_after,
+                description,
+                counterparty,
+                created_at,
+            ) in zip(ids, lines, strict=True)
+        ],
+    }
+    assert issued
+    assert ids[0][1] == salary.pk
+    assert statement.content == canonical_text(expected)
+    assert statement.sha256 == sha256_of(canonical_text(expected))
