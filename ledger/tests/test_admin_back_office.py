@@ -200,7 +200,14 @@ def ada():
 @pytest.mark.parametrize("term", ["ada.lovelace@example", "Lovelace", "Ada", "number", "spaced"])
 def test_admin_finds_an_account_by_email_name_and_number(admin_client, ada, term):
     _user, account = ada
-    other = funded_account(1_000)
+    # Someone else, named so that no term matches them (a random name or address may hold
+    # "Ada": Adams, Adair Street).
+    other = funded_account(
+        1_000,
+        holder__first_name="Grace",
+        holder__last_name="Hopper",
+        holder__address="1 Navy Yard, Arlington",
+    )
     term = {"number": account.number, "spaced": format_account_number(account.number)}.get(
         term, term
     )
@@ -214,7 +221,7 @@ def test_admin_finds_an_account_by_email_name_and_number(admin_client, ada, term
 @pytest.mark.parametrize("term", ["ada.lovelace", "Lovelace", "number"])
 def test_admin_finds_a_customer_by_email_name_and_account_number(admin_client, ada, term):
     user, account = ada
-    UserFactory()
+    UserFactory(holder__first_name="Grace", holder__last_name="Hopper")
     term = account.number if term == "number" else term
 
     response = admin_client.get(reverse("admin:accounts_user_changelist"), {"q": term})
