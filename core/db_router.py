@@ -24,9 +24,10 @@ The contract:
 - Fallback: the first read-only selector of a request probes the replica (one round trip:
   its lag, and whether it has the user's last write). A replica that does not answer is
   left alone for REPLICA_RETRY_SECONDS in this process while the primary serves; one that
-  lags beyond the bound is skipped for this request. Either way the request is answered.
-  Not covered: a replica that dies between the probe and the read, mid-request (a 5xx for
-  that one request; the next one falls back).
+  lags beyond the bound is skipped for this request. A replica that fails after the probe,
+  mid-request, is noted by `replica_reads()`; the middleware then marks it down the same way
+  and answers the request again from the primary (a safe request reads only, so running it
+  twice changes nothing). Either way the request is answered.
 - The router: writes always to the primary; a row read from the replica keeps its related
   rows (`entry.account`) on the replica within the same read-only request, and every other
   read goes to the primary; migrations run only on the primary (`allow_migrate`).
@@ -61,10 +62,12 @@ SELECT CASE
 
 
 class _Reads:
-    """A read-only request's decisions: user pk -> alias."""
+    """A read-only request's decisions (user pk -> alias), and whether a statement on the
+    replica failed."""
 
     def __init__(self) -> None:
         self.decided: dict[Any, str] = {}
+        self.replica_failed = False
 
 
 _reads: contextvars.ContextVar[_Reads | None] = contextvars.ContextVar(
@@ -81,12 +84,34 @@ def replica_configured() -> bool:
 
 @contextmanager
 def replica_reads():
-    """The block only reads: its read-only selectors may read the replica."""
-    token = _reads.set(_Reads())
+    """The block only reads: its read-only selectors may read the replica. Yields the block's
+    `_Reads`, whose `replica_failed` says afterwards whether a statement on the replica raised
+    a database error (the replica went away after the probe)."""
+    reads = _Reads()
+    token = _reads.set(reads)
+
+    def watch(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except DatabaseError:
+            reads.replica_failed = True
+            raise
+
     try:
-        yield
+        if replica_configured():
+            with connections[REPLICA].execute_wrapper(watch):
+                yield reads
+        else:
+            yield reads
     finally:
         _reads.reset(token)
+
+
+def mark_replica_down() -> None:
+    """The primary serves every read of this process for REPLICA_RETRY_SECONDS."""
+    global _down_until
+    _down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+    logger.warning("replica_unavailable", retry_in=settings.REPLICA_RETRY_SECONDS)
 
 
 def _replica_allowed() -> bool:
@@ -118,15 +143,13 @@ def _pin_key(user_pk: Any) -> str:
 
 
 def _choose(user: Any) -> str:
-    global _down_until
     if time.monotonic() < _down_until:
         return PRIMARY
     mark = cache.get(_pin_key(user.pk))  # None: no recent write; "": a write at no known position
     try:
         lag, caught_up = _probe(mark or None)
     except DatabaseError:
-        _down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
-        logger.warning("replica_unavailable", retry_in=settings.REPLICA_RETRY_SECONDS)
+        mark_replica_down()
         return PRIMARY
     if lag > settings.REPLICA_MAX_LAG_SECONDS:
         logger.info("replica_lagging", lag=round(lag, 3))

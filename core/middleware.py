@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django_structlog.signals import bind_extra_request_metadata
 
 from core.clients import client_address
-from core.db_router import note_write, replica_configured, replica_reads
+from core.db_router import mark_replica_down, note_write, replica_configured, replica_reads
 from core.errors import RequestTooLarge, envelope
 
 logger = structlog.get_logger(__name__)
@@ -109,8 +109,9 @@ class CommonMiddleware(DjangoCommonMiddleware):
 
 class ReplicaReadsMiddleware:
     """With a read replica (core/db_router.py): a safe request (GET, HEAD, OPTIONS) lets its
-    read-only selectors read the replica; after an unsafe one by a signed-in user, that
-    user's reads go to the primary until the replica has replayed what they wrote. Placed
+    read-only selectors read the replica, and is answered again from the primary if the
+    replica failed under it; after an unsafe one by a signed-in user, that user's reads go
+    to the primary until the replica has replayed what they wrote. Placed
     after authentication (the portal's user) and around the views (DRF sets the API's user on
     the request). Without a replica it does nothing."""
 
@@ -123,8 +124,14 @@ class ReplicaReadsMiddleware:
         if not replica_configured():
             return self.get_response(request)
         if request.method in self.SAFE_METHODS:
-            with replica_reads():
-                return self.get_response(request)
+            with replica_reads() as reads:
+                response = self.get_response(request)
+            if reads.replica_failed and response.status_code >= 500:
+                # The replica went away between the probe and a read: answer from the
+                # primary instead (outside replica_reads(), every read is on the primary).
+                mark_replica_down()
+                response = self.get_response(request)
+            return response
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

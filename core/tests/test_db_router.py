@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from conftest import bearer, signed_in
@@ -61,7 +61,9 @@ def ledger_reads():
     ):
         yield found
     for name, captured in (("primary", primary), ("replica", replica)):
-        found[name] = [q["sql"] for q in captured.captured_queries if '"ledger_' in q["sql"]]
+        found[name] = [
+            q["sql"] for q in captured.captured_queries if '"ledger_' in (q["sql"] or "")
+        ]
 
 
 @pytest.fixture
@@ -227,6 +229,50 @@ def test_a_replica_that_does_not_answer_falls_back_to_the_primary(
         "status": "ok",
         "checks": {"database": "ok", "migrations": "ok", "replica": "unavailable"},
     }
+
+
+@pytest.fixture
+def replica_dies_after_the_probe(monkeypatch):
+    """The probe finds the replica up; every later statement on it fails, as when the
+    standby goes away between the two."""
+    probe = db_router._probe
+
+    def probe_then_die(position):
+        answer = probe(position)
+
+        def gone(execute, sql, params, many, context):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        connections[REPLICA].execute_wrappers.append(gone)
+        return answer
+
+    monkeypatch.setattr(db_router, "_probe", probe_then_die)
+
+
+@pytest.mark.parametrize(
+    ("path", "shows"),
+    [("/api/v1/accounts/{id}/transactions/", "50000"), ("/dashboard/", "500.00")],
+)
+def test_a_replica_that_dies_mid_request_is_answered_from_the_primary(
+    customer_account, replica_dies_after_the_probe, path, shows
+):
+    user = customer_account.holder.user
+    client = bearer(user) if path.startswith("/api/") else signed_in(user)
+    client.raise_request_exception = False  # the first try's error is logged, not raised
+
+    with ledger_reads() as reads:
+        response = client.get(path.format(id=customer_account.pk))
+
+    assert response.status_code == 200
+    assert shows in response.content.decode()
+    assert reads["primary"]  # answered from the primary...
+    assert db_router._down_until > 0  # ...which serves the next requests too
+    assert read_db_of_next_request(user) == PRIMARY
+
+
+def read_db_of_next_request(user) -> str:
+    with replica_reads():
+        return read_db(user)
 
 
 @pytest.mark.skipif(
