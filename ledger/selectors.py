@@ -153,7 +153,8 @@ def balance_points(
     """For each account (already the caller's, from `accounts_for`): its balance when `since`
     began and its balance at the end of each step from then to `until` in which money moved,
     the step being the finest that gives at most `most` of them from `since` or the account's
-    opening (`step_for`); so at most `most` points per account, however busy it is. Two
+    opening (`step_for`); so at most `most` points per account however busy it is (a day
+    each, past `most` days). Two
     queries in all: the opening balances, then every step's last entry in SQL (a window
     function), with the extremes of all of them."""
     if not accounts:
