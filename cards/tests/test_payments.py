@@ -263,14 +263,7 @@ def test_the_stored_key_holds_no_card_data(merchant, card):
     assert card.pan not in stored
     # the stored answer is the payment alone: no field of the card, not even its last4
     # (searching the text for four digits would also find them in a UUID or a timestamp)
-    assert set(row.response_body) == {
-        "id",
-        "status",
-        "amount",
-        "currency",
-        "merchant",
-        "created_at",
-    }
+    assert set(row.response_body) == {"id", "status", "amount", "currency", "merchant", "created_at"}
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad\nkey"])
