@@ -18,6 +18,11 @@ history page, a deep cursor page of the deep account (found by walking its `next
 that account's first page, the dashboard, the accounts list, a transfer; and on PostgreSQL the
 EXPLAIN (ANALYZE) of every SELECT each one runs. `--entries 2000 --accounts 50` is the smoke
 size the test suite runs on SQLite (tests/test_bench_scale.py).
+
+`--reuse` skips the build: it measures the ledger an earlier run left in the database (one
+`ledger_check` at its size instead of the two timed ones), so a change can be measured before
+and after on the same million entries without minutes of loading each time. Each run adds its
+`--samples` one-unit transfers to that ledger.
 """
 
 import argparse
@@ -44,7 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=50, help="Requests per figure (50).")
-    parser.add_argument("--fresh", action="store_true", help="Drop and rebuild the database.")
+    built = parser.add_mutually_exclusive_group()
+    built.add_argument("--fresh", action="store_true", help="Drop and rebuild the database.")
+    built.add_argument(
+        "--reuse", action="store_true", help="Measure the ledger an earlier run built; no build."
+    )
     parser.add_argument("--no-explain", action="store_true")
 
 
@@ -119,6 +128,48 @@ def start_ledger(accounts: int, total_entries: int, say) -> Ledger:
         clock=datetime.now(UTC) - year,
         step=year / (transactions + 10),
     )
+
+
+def existing_ledger(say) -> Ledger:
+    """The ledger an earlier run built in this database, as `start_ledger` and `grow` left it
+    (customers in their order, the deep account last), for `--reuse`."""
+    from django.db.models import Max
+
+    from accounts.models import User
+    from ledger.models import Account, Entry
+    from ledger.services import settlement_account
+
+    runs: dict[str, dict[int, User]] = {}
+    for user in User.objects.filter(email__startswith="scale-", email__endswith="@scale.invalid"):
+        run, index = user.email.removesuffix("@scale.invalid").split("-")[1:]
+        runs.setdefault(run, {})[int(index)] = user
+    if len(runs) != 1:
+        raise SystemExit(
+            f"--reuse needs the ledger of exactly one earlier run here; found {len(runs)}: "
+            "build one with --fresh."
+        )
+    (by_index,) = runs.values()
+    users = [by_index[i] for i in sorted(by_index)]
+    account_of = {
+        a.holder.user_id: a
+        for a in Account.objects.customer()
+        .filter(holder__user__email__endswith="@scale.invalid")
+        .select_related("holder")
+    }
+    accounts = [account_of[u.pk] for u in users]
+    deep = accounts[-1]
+    # The deep account is never a transfer's payee in `measure`: its last entry is the build's.
+    clock = Entry.objects.filter(account=deep).aggregate(last=Max("created_at"))["last"]
+    ledger = Ledger(
+        settlement=settlement_account("EUR"),
+        accounts=accounts,
+        users=users,
+        balances={a.pk: a.balance for a in accounts},
+        entries=Entry.objects.count(),
+        clock=clock,
+    )
+    say(f"  reusing {ledger.entries} entries over {len(accounts)} accounts")
+    return ledger
 
 
 def grow(ledger: Ledger, target_entries: int, rng: random.Random) -> None:
@@ -263,9 +314,10 @@ def explain(figure: Figure) -> None:
 
 
 def measure(ledger: Ledger, *, samples: int, host: str, rng: random.Random) -> list[Figure]:
+    from django.conf import settings
     from django.db import connection
 
-    api, _browser = _clients(host)
+    api, browser = _clients(host)
     deep = ledger.accounts[-1]
     deep_user = ledger.users[-1]
     picks = [rng.randrange(len(ledger.accounts) - 1) for _ in range(samples + 1)]
@@ -317,19 +369,31 @@ def measure(ledger: Ledger, *, samples: int, host: str, rng: random.Random) -> l
     _timed(listing, accounts_list, samples, 200)
     figures.append(listing)
 
-    board = Figure("dashboard page")
-    browsers = {}
-    for index in set(picks):  # signed in before the clock starts
-        browsers[index] = _clients(host)[1]
-        browsers[index].force_login(
+    # One browser, as one server process serves every customer: a test Client per customer
+    # would load the middleware (WhiteNoise indexing every static file) inside its first,
+    # timed, request. Each customer's session is made before the clock starts, and the browser
+    # presents the one of the customer it plays.
+    cookie = settings.SESSION_COOKIE_NAME
+    sessions = {}
+    for index in {*picks, len(ledger.users) - 1}:
+        browser.cookies.pop(cookie, None)  # a new session: login() would flush the last one
+        browser.force_login(
             ledger.users[index], backend="django.contrib.auth.backends.ModelBackend"
         )
+        sessions[index] = browser.cookies[cookie].value
 
-    def dashboard(i):
-        return browsers[picks[i % len(picks)]].get("/dashboard/")
+    def dashboard_of(index: int):
+        browser.cookies[cookie] = sessions[index]
+        return browser.get("/dashboard/")
 
-    _timed(board, dashboard, samples, 200)
+    board = Figure("dashboard page")
+    _timed(board, lambda i: dashboard_of(picks[i % len(picks)]), samples, 200)
     figures.append(board)
+
+    # The deep account's holder: a dashboard whose account has tens of thousands of entries.
+    deep_board = Figure("dashboard page, deep account", note=f"{deep_entries} entries")
+    _timed(deep_board, lambda _i: dashboard_of(len(ledger.users) - 1), samples, 200)
+    figures.append(deep_board)
 
     statements = Figure("a month's statement", note="the statements app is not installed")
     if _statements_available():
@@ -428,6 +492,18 @@ def build_and_measure(
     return figures, checks
 
 
+def reuse_and_measure(
+    *, samples: int, host: str, say=print
+) -> tuple[list[Figure], list[tuple[int, float, bool]]]:
+    """The measuring half of `build_and_measure`, on the ledger already in the database."""
+    ledger = existing_ledger(say)
+    analyze()
+    seconds, ok = time_ledger_check()
+    say(f"  ledger_check at {ledger.entries}: {seconds:.2f} s, {'clean' if ok else 'DIRTY'}")
+    figures = measure(ledger, samples=samples, host=host, rng=random.Random(2026))
+    return figures, [(ledger.entries, seconds, ok)]
+
+
 def analyze() -> None:
     from django.db import connection
 
@@ -445,18 +521,25 @@ def run(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest
-    print(
-        f"bench scale: {args.entries} entries over {args.accounts} accounts, load "
-        f"{os.getloadavg()}",
-        flush=True,
-    )
-    figures, checks = build_and_measure(
-        entries=args.entries,
-        accounts=args.accounts,
-        samples=args.samples,
-        host="localhost",
-        say=lambda m: print(m, flush=True),
-    )
+
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    if args.reuse:
+        say(f"bench scale: the ledger already built, load {os.getloadavg()}")
+        figures, checks = reuse_and_measure(samples=args.samples, host="localhost", say=say)
+    else:
+        say(
+            f"bench scale: {args.entries} entries over {args.accounts} accounts, load "
+            f"{os.getloadavg()}"
+        )
+        figures, checks = build_and_measure(
+            entries=args.entries,
+            accounts=args.accounts,
+            samples=args.samples,
+            host="localhost",
+            say=say,
+        )
     print()
     print(report(figures, checks, explain=not args.no_explain))
     return 0 if all(ok for _, _, ok in checks) else 1

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.currencies import exponent, format_money, to_major
 from ledger.models import Account
-from ledger.selectors import balance_points
+from ledger.selectors import BalanceSeries, balance_points
 
 # In CSS pixels; static/css/bank.css lines the axis labels up with these (.chart-axis).
 HEIGHT = 180  # the outer SVG: the plot, then a row of month labels
@@ -112,25 +112,20 @@ def tick_times(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
 
 
 def balance_chart(
-    *,
-    currency: str,
-    opening: int,
-    points: list[tuple[datetime, int]],
-    start: datetime,
-    end: datetime,
+    *, currency: str, series: BalanceSeries, start: datetime, end: datetime
 ) -> BalanceChart:
-    """A step line of the balance from `start` (worth `opening`) through every
-    (time, balance_after) to `end`. Points that land on the same one-in-a-thousand slice of
+    """A step line of the balance from `start` (worth the series' opening) through each of its
+    (time, balance) points to `end`. Points that land on the same one-in-a-thousand slice of
     the width keep the last balance, so a busy account draws at most a thousand steps."""
-    balances = [opening, *(balance for _, balance in points)]
+    opening, points = series.opening, series.points
     chart = BalanceChart(
         currency=currency,
         start=start,
         end=end,
         opening=opening,
-        closing=balances[-1],
-        low=min(balances),
-        high=max(balances),
+        closing=points[-1][1] if points else opening,
+        low=series.low,
+        high=series.high,
         has_history=bool(points),
     )
     top = nice_ceiling(chart.high, currency)
@@ -177,12 +172,12 @@ def charts_for(accounts: list[Account]) -> dict[UUID, BalanceChart]:
     """Each account's balance over the last six months, or since it was opened."""
     end = timezone.now()
     since = datetime.combine((end - CHART_SPAN).date(), time.min, tzinfo=UTC)
-    series = balance_points(accounts, since=since)
+    # As many points as the plot has columns, at most: a finer step could not be drawn.
+    series = balance_points(accounts, since=since, until=end, most=PLOT_WIDTH)
     return {
         account.pk: balance_chart(
             currency=account.currency,
-            opening=series[account.pk][0],
-            points=series[account.pk][1],
+            series=series[account.pk],
             start=max(since, account.created_at),
             end=end,
         )

@@ -64,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     totals: dict[str, int] = {}
     for account in accounts:
         totals[account.currency] = totals.get(account.currency, 0) + account.balance
-    recent = recent_entries_for(request.user, limit=RECENT_ACTIVITY)
+    recent = recent_entries_for(accounts, limit=RECENT_ACTIVITY)
     names = {account.pk: account.nickname or account.get_type_display() for account in accounts}
     context = {
         "holder": profile_for(request.user),

@@ -7,10 +7,23 @@ ones a write depends on (the payee, the staff's account) always read the primary
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber, Trunc
 
 from accounts.models import User
 from core.db_router import read_db, same_db
@@ -82,21 +95,76 @@ def transfer_get(*, user: User, id: UUID) -> Entry:
     raise NotFound()
 
 
-def recent_entries_for(user: User, *, limit: int = 10) -> list[Entry]:
-    """The newest entries across all of the user's accounts, for the dashboard."""
+def recent_entries_for(accounts: list[Account], *, limit: int = 10) -> list[Entry]:
+    """The newest `limit` entries across `accounts` (already the caller's, from
+    `accounts_for`), newest first, for the dashboard. Two queries that stay the same size
+    however long the histories grow: each account's `limit`-th newest entry time (`limit` rows
+    of the history index per account), then each account's entries from that time on, which
+    hold the newest `limit` of all: an entry among those has fewer than `limit` entries ahead
+    of it on its own account. The times go into the second query as values, not as a
+    subquery, so that PostgreSQL plans it for the few rows it reads."""
+    if not accounts or limit < 1:
+        return []
+    db = same_db(accounts[0])  # where the caller read them: one server for the whole page
+    nth_newest = (
+        Entry.objects.filter(account=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("created_at")[limit - 1 : limit]
+    )
+    cutoffs = (
+        Account.objects.using(db)
+        .filter(pk__in=[account.pk for account in accounts])
+        .order_by()
+        .annotate(since=Subquery(nth_newest))
+        .values_list("pk", "since")
+    )
+    scope = Q()
+    for pk, since in cutoffs:
+        # No `limit`-th entry: all of that account's few entries are candidates.
+        scope |= Q(account_id=pk) if since is None else Q(account_id=pk, created_at__gte=since)
     return list(
-        Entry.objects.using(read_db(user))
-        .filter(account__holder__user=user)
+        Entry.objects.using(db)
+        .filter(scope)
         .select_related("account", "transaction", "counterparty__holder")
         .order_by("-created_at", "-id")[:limit]
     )
 
 
+@dataclass(frozen=True)
+class BalanceSeries:
+    """An account's balance over a window, one point per step of time (a minute, an hour or a
+    day) in which money moved: the step's last `balance_after`, at the moment it was posted.
+    `low` and `high` are the lowest and highest balance over the window, counting the opening
+    balance and every entry (not only the steps' last ones)."""
+
+    opening: int
+    points: list[tuple[datetime, int]]
+    low: int
+    high: int
+
+
+STEPS = (("minute", timedelta(minutes=1)), ("hour", timedelta(hours=1)), ("day", timedelta(days=1)))
+
+
+def step_for(start: datetime, end: datetime, *, most: int) -> str:
+    """The finest step (minute, hour, day) that cuts `start`..`end` into at most `most` of
+    them; a day beyond that."""
+    for kind, length in STEPS:
+        if (end - start) / length <= most:
+            return kind
+    return "day"
+
+
 def balance_points(
-    accounts: list[Account], *, since: datetime
-) -> dict[UUID, tuple[int, list[tuple[datetime, int]]]]:
+    accounts: list[Account], *, since: datetime, until: datetime, most: int
+) -> dict[UUID, BalanceSeries]:
     """For each account (already the caller's, from `accounts_for`): its balance when `since`
-    began and every (time, balance_after) from then on, oldest first. Two queries in all."""
+    began and its balance at the end of each step from then to `until` in which money moved,
+    the step being the finest that gives at most `most` of them from `since` or the account's
+    opening (`step_for`); so at most `most` points per account however busy it is (a day
+    each, past `most` days). Two
+    queries in all: the opening balances, then every step's last entry in SQL (a window
+    function), with the extremes of all of them."""
     if not accounts:
         return {}
     ids = [account.pk for account in accounts]
@@ -110,16 +178,53 @@ def balance_points(
         .annotate(opening=Subquery(before.values("balance_after")[:1]))
         .values_list("pk", "opening")
     )
-    points: dict[UUID, list[tuple[datetime, int]]] = {pk: [] for pk in ids}
+    steps: dict[str, list[UUID]] = {}
+    for account in accounts:
+        kind = step_for(max(since, account.created_at), until, most=most)
+        steps.setdefault(kind, []).append(account.pk)
+    if len(steps) == 1:
+        (kind,) = steps
+        step = Trunc("created_at", kind)
+    else:  # an account opened lately, beside older ones: each in steps of its own length
+        step = Case(
+            *[
+                When(account_id__in=pks, then=Trunc("created_at", kind))
+                for kind, pks in steps.items()
+            ],
+            output_field=DateTimeField(),
+        )
+    in_step = {"partition_by": [F("account_id"), step]}
     rows = (
         Entry.objects.using(db)
         .filter(account_id__in=ids, created_at__gte=since)
-        .order_by("created_at", "id")
-        .values_list("account_id", "created_at", "balance_after")
+        .annotate(
+            newest=Window(
+                RowNumber(), **in_step, order_by=[F("created_at").desc(), F("id").desc()]
+            ),
+            low=Window(Min("balance_after"), **in_step),
+            high=Window(Max("balance_after"), **in_step),
+        )
+        .filter(newest=1)
+        .order_by("account_id", "created_at")
+        .values_list("account_id", "created_at", "balance_after", "low", "high")
     )
-    for account_id, created_at, balance_after in rows:
+    points: dict[UUID, list[tuple[datetime, int]]] = {pk: [] for pk in ids}
+    low: dict[UUID, int] = {}
+    high: dict[UUID, int] = {}
+    for account_id, created_at, balance_after, step_low, step_high in rows:
         points[account_id].append((created_at, balance_after))
-    return {pk: (opening.get(pk) or 0, points[pk]) for pk in ids}
+        low[account_id] = min(low.get(account_id, step_low), step_low)
+        high[account_id] = max(high.get(account_id, step_high), step_high)
+    series = {}
+    for pk in ids:
+        start = opening.get(pk) or 0
+        series[pk] = BalanceSeries(
+            opening=start,
+            points=points[pk],
+            low=min(start, low.get(pk, start)),
+            high=max(start, high.get(pk, start)),
+        )
+    return series
 
 
 # --- four eyes --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ def test_bench_scale_builds_a_clean_ledger_and_reports_every_figure():
     assert names[3:] == [
         "accounts list",
         "dashboard page",
+        "dashboard page, deep account",
         "a month's statement",
         "a transfer (POST)",
     ]
@@ -46,3 +47,27 @@ def test_bench_scale_keeps_running_balances_and_the_bank_unlocked():
     assert InternalBalance.objects.get(account=ledger.settlement).amount == -5 * scale.FUND
     assert Account.objects.customer().filter(balance__gt=0).count() == 5
     assert check_ledger().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_scale_reuse_measures_the_ledger_already_built_without_adding_to_it():
+    from ledger.models import Entry
+
+    scale.build_and_measure(
+        entries=400, accounts=10, samples=1, host="testserver", say=lambda _m: None
+    )
+    built = Entry.objects.count()  # the build, plus the two transfers its measuring posted
+
+    figures, checks = scale.reuse_and_measure(samples=2, host="testserver", say=lambda _m: None)
+
+    assert [(entries, ok) for entries, _, ok in checks] == [(built, True)]
+    assert Entry.objects.count() == built + 2 * 3  # only the three timed transfers, two legs each
+    deep = [f for f in figures if f.name == "dashboard page, deep account"]
+    assert deep and len(deep[0].timings) == 2
+    assert "10x the entries" not in scale.report(figures, checks)
+
+
+@pytest.mark.django_db
+def test_bench_scale_reuse_refuses_a_database_without_one_built_ledger():
+    with pytest.raises(SystemExit, match="exactly one earlier run"):
+        scale.existing_ledger(say=lambda _m: None)
