@@ -2,9 +2,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
+from accounts.tokens import SessionRefreshToken
 
 PASSWORD = "correct horse battery staple"
 # force_login needs one backend named when several are configured (axes is the other).
@@ -30,8 +30,11 @@ def api():
 
 
 def bearer(user) -> APIClient:
+    """An API client with the access token a login would give `user` (its family, session
+    version and, for a customer, holder claims: accounts/tokens.py)."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    token = SessionRefreshToken.for_user(user).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
 

@@ -45,6 +45,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # everywhere"); every JWT carries the value it was minted with (claim `sv`), and a token
     # whose value is not the user's current one is refused (core/authentication.py).
     session_version = models.PositiveIntegerField(default=0, editable=False)
+    # Not a column: the id of this user's Holder when the request's credentials vouch for it
+    # (an API access token's `hid` claim, accounts/tokens.py), so reads of "my accounts" can
+    # filter on it without joining the holder (ledger.models.AccountQuerySet.held_by). None
+    # when unknown (the portal's session, a staff login): those reads join, as before.
+    known_holder_id: int | None = None
 
     objects = UserManager()
 

@@ -1,9 +1,16 @@
 """The API's refresh token: simplejwt's `RefreshToken` with a family and an absolute lifetime.
 
 A login starts a family: the token gets `fam` (a random id), `auth_time` (the login, epoch
-seconds) and `sv` (the user's `session_version`). Rotation copies the three into the next
-refresh token, so they travel through every rotation; an access token copies every claim of
-its refresh token but `exp`, `iat` and `jti` (simplejwt), so it carries them too.
+seconds), `sv` (the user's `session_version`) and, for a customer, `hid` (their holder's id).
+Rotation copies them into the next refresh token, so they travel through every rotation; an
+access token copies every claim of its refresh token but `exp`, `iat` and `jti` (simplejwt),
+so it carries them too.
+
+`hid` is what lets an API request find the caller's accounts by `holder_id` alone, without a
+join through the holder to the user (core/authentication.py hands it on as
+`User.known_holder_id`; ledger.models.AccountQuerySet.held_by). A holder never changes user,
+so the claim cannot go stale; a token without it (a staff login, a token minted before the
+claim existed) is served by the join, as before.
 
 No refresh token of a family expires later than `auth_time + JWT_SESSION_MAX_HOURS`: rotation
 gives a token the usual `REFRESH_TOKEN_LIFETIME`, cut at that bound. Every refresh token is an
@@ -22,12 +29,13 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoch
 
-from accounts.models import RefreshTokenFamily, User
+from accounts.models import Holder, RefreshTokenFamily, User
 
 FAMILY = "fam"
 AUTH_TIME = "auth_time"
 SESSION_VERSION = "sv"
 CLAIMS = (FAMILY, AUTH_TIME, SESSION_VERSION)
+HOLDER = "hid"  # only a customer's tokens have it
 
 
 class ReusedTokenError(TokenError):
@@ -58,6 +66,9 @@ class SessionRefreshToken(RefreshToken):
         token[FAMILY] = uuid.uuid4().hex
         token[AUTH_TIME] = token["iat"]
         token[SESSION_VERSION] = user.session_version
+        holder_id = Holder.objects.filter(user=user).values_list("pk", flat=True).first()
+        if holder_id is not None:
+            token[HOLDER] = holder_id
         token.cap_exp()
         token.write_outstanding(user)
         return token
@@ -68,6 +79,8 @@ class SessionRefreshToken(RefreshToken):
         token[api_settings.USER_ID_CLAIM] = self[api_settings.USER_ID_CLAIM]
         for claim in CLAIMS:
             token[claim] = self[claim]
+        if HOLDER in self.payload:
+            token[HOLDER] = self[HOLDER]
         token.cap_exp()
         token.write_outstanding(user)
         return token

@@ -67,9 +67,10 @@ def migrate() -> None:
 
 
 def _token(user, lifetime: timedelta) -> str:
-    from rest_framework_simplejwt.tokens import AccessToken
+    """The access token a login gives (family, session version, holder claims), for longer."""
+    from accounts.tokens import SessionRefreshToken
 
-    token = AccessToken.for_user(user)
+    token = SessionRefreshToken.for_user(user).access_token
     token.set_exp(lifetime=lifetime)
     return str(token)
 

@@ -96,6 +96,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
         user = self._user(validated_token, user_key, found.get(user_key) if user_key else None)
         if validated_token.get("sv", 0) != getattr(user, "session_version", 0):
             raise AuthenticationFailed(SESSION_ENDED, code="session_ended")
+        holder_id = validated_token.get("hid")
+        if isinstance(holder_id, int):  # signed by us at login (accounts/tokens.py)
+            user.known_holder_id = holder_id
         return user
 
     def _user(self, validated_token, key: str | None, fields: dict | None):

@@ -25,7 +25,14 @@ class AccountQuerySet(models.QuerySet):
         return Q(holder__user=user)
 
     def held_by(self, user: User) -> "AccountQuerySet":
-        """The accounts `user` holds: the only ones a customer can address by id."""
+        """The accounts `user` holds: the only ones a customer can address by id. When the
+        user's holder is already known (`User.known_holder_id`, from an API token) the rule is
+        `holder_id = that holder`: the same rows (only customer accounts have a holder, the
+        `account_holder_iff_customer` constraint), without the join to the holder and the
+        NOT internal test, which cost a third of an authenticated GET's own work."""
+        holder_id = getattr(user, "known_holder_id", None)
+        if holder_id is not None:
+            return self.filter(holder_id=holder_id)
         return self.customer().filter(self.holder_is(user))
 
 

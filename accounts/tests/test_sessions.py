@@ -71,6 +71,17 @@ def test_login_starts_a_family_that_rotation_and_access_tokens_carry(customer):
     access = AccessToken(rotated["access"]).payload
     assert (access["fam"], access["auth_time"]) == (first["fam"], first["auth_time"])
     assert access["exp"] - access["iat"] <= 15 * 60  # access tokens live minutes
+    assert first["hid"] == second["hid"] == access["hid"] == customer.holder.pk
+
+
+def test_a_login_without_a_holder_carries_no_holder_claim(db):
+    staff = UserFactory(holder=None, is_staff=True)
+
+    pair = login(staff)
+
+    assert "hid" not in claims(pair["refresh"])
+    assert "hid" not in AccessToken(pair["access"]).payload
+    assert me(pair["access"]).status_code == 200
 
 
 def test_rotation_never_extends_a_family_past_its_absolute_lifetime(customer, settings):

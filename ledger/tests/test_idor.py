@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
 from conftest import bearer
@@ -48,10 +49,17 @@ def victims_transfer(victims_account):
     return send(victims_account, AccountFactory(), 300, description="Victim secret")
 
 
-@pytest.fixture
-def attacker_api(customer, customer_api):
+@pytest.fixture(params=["login token", "token without holder claim"])
+def attacker_api(request, customer, customer_api):
+    """The attacker's API client, with the token a login gives (its `hid` claim: the account
+    reads filter on the holder id) and with one that has no holder claim (the reads join
+    through the holder to the user): both forms of the ownership rule answer the same."""
     account_for(customer, amount=1000)
-    return customer_api
+    if request.param == "login token":
+        return customer_api
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
+    return client
 
 
 def url_for(account_id, action: str) -> str:

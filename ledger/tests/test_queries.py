@@ -84,3 +84,36 @@ def test_list_transfers_query_count_is_flat_across_pages(customer, customer_api)
     many = queries_for(customer_api, first["next"], 10)
 
     assert many == few
+
+
+def test_an_api_read_of_my_account_filters_on_the_token_holder_without_a_join(
+    customer, customer_api
+):
+    """The login token's `hid` claim lets the account read filter on `holder_id` alone: one
+    query, no join to the holder (accounts/tokens.py, AccountQuerySet.held_by)."""
+    account = account_for(customer, amount=10)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = customer_api.get(f"{ACCOUNTS}{account.pk}/")
+
+    assert response.status_code == 200, response.content
+    reads = [q["sql"] for q in captured if "ledger_account" in q["sql"]]
+    assert len(reads) == 1
+    assert "accounts_holder" not in reads[0]
+
+
+def test_held_by_gives_the_same_accounts_with_and_without_a_known_holder(customer):
+    from accounts.tests.factories import UserFactory
+    from ledger.models import Account
+
+    mine = {account_for(customer).pk, account_for(customer).pk}
+    account_for(UserFactory())  # someone else's
+    services.settlement_account("EUR")  # the bank's own, which has no holder
+    by_join = set(Account.objects.held_by(customer).values_list("pk", flat=True))
+
+    customer.known_holder_id = customer.holder.pk
+    by_holder = set(Account.objects.held_by(customer).values_list("pk", flat=True))
+
+    assert by_join == by_holder == mine
+    customer.known_holder_id = UserFactory().holder.pk  # a holder that holds nothing
+    assert not Account.objects.held_by(customer).exists()
