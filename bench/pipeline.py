@@ -242,13 +242,31 @@ class Wsgi:
         return int(status[0].split()[0])
 
 
+def count_redis_round_trips(count) -> None:
+    """Call `count()` on every round trip to Redis in this process, whoever makes it (Django's
+    cache, core/shared_state.py): every command sent alone, and every pipeline once."""
+    import redis
+
+    send, execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def command(self, *args, **kwargs):
+        count()
+        return send(self, *args, **kwargs)
+
+    def pipeline(self, *args, **kwargs):
+        count()
+        return execute(self, *args, **kwargs)
+
+    redis.Redis.execute_command = command
+    redis.client.Pipeline.execute = pipeline
+
+
 class RoundTrips:
     """Counts this process's round trips: to the database (every statement, BEGIN and
     COMMIT/ROLLBACK of a transaction, and Django's connection health check) and to Redis
-    (every command the cache client sends: one per get/set/get_many/incr)."""
+    (every command sent alone, every pipeline once)."""
 
     def __init__(self):
-        from django.core.cache import cache
         from django.db import DEFAULT_DB_ALIAS, connections
 
         self.database = 0
@@ -280,14 +298,7 @@ class RoundTrips:
             return execute(sql, params, many, context)
 
         self._execute = execute
-        client_class = type(cache._cache)
-        original_client = client_class.get_client
-
-        def get_client(self, *args, **kwargs):
-            counter.redis += 1
-            return original_client(self, *args, **kwargs)
-
-        client_class.get_client = get_client
+        count_redis_round_trips(lambda: setattr(counter, "redis", counter.redis + 1))
 
     def measure(self, call, times: int) -> tuple[float, float, list[str]]:
         from django.db import connection

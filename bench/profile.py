@@ -85,18 +85,11 @@ class Wsgi:
 
 
 def count_cache_calls():
-    """Wrap the cache client's get_client() (one per cache round trip) to count them."""
-    from django.core.cache import cache
+    """Count this process's round trips to Redis (bench.pipeline.count_redis_round_trips)."""
+    from bench.pipeline import count_redis_round_trips
 
-    client_class = type(cache._cache)
     calls = {"n": 0}
-    original = client_class.get_client
-
-    def get_client(self, *args, **kwargs):
-        calls["n"] += 1
-        return original(self, *args, **kwargs)
-
-    client_class.get_client = get_client
+    count_redis_round_trips(lambda: calls.__setitem__("n", calls["n"] + 1))
     return calls
 
 

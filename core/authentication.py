@@ -2,11 +2,12 @@
 
 simplejwt reads the user row on every API request: one query, and in an API transfer more
 Python than anything else outside the posting itself (bench/). The row changes rarely, so the
-user is kept in the shared cache (Redis) for `JWT_USER_CACHE_SECONDS`, without the password
-hash (the cached copy loads it from the database if anything asks for it). A change made
-through `save()` or `delete()` (the admin, `set_password`, the services) forgets the copy at
-once and again when its transaction commits; only a raw UPDATE waits for the expiry. With
-`JWT_USER_CACHE_SECONDS = 0` (the default without Redis) this is simplejwt's own behaviour.
+user is kept in the shared state (Redis, core/shared_state.py) for `JWT_USER_CACHE_SECONDS`,
+as JSON, without the password hash (the cached copy loads it from the database if anything
+asks for it). A change made through `save()` or `delete()` (the admin, `set_password`, the
+services) forgets the copy at once and again when its transaction commits; only a raw UPDATE
+waits for the expiry. With `JWT_USER_CACHE_SECONDS = 0` (the default without Redis) this is
+simplejwt's own behaviour.
 
 A token whose signature this process has verified is remembered too (a bounded LRU): a
 client sends the same access token for its whole lifetime, and checking its HMAC again every
@@ -20,23 +21,29 @@ is revocation, which the LRU does not cache (it lives in `get_user`):
   needs no clock agreement between workers and has no same-second ambiguity.
 - a token whose family (`fam` claim) was revoked (logout, reuse of a rotated refresh token) is
   refused: the revocation writes `jwt-family-revoked:<fam>` into the shared cache for one access
-  lifetime, after which every access token of that family has expired anyway. With the user
-  cache on, both keys are read in one `get_many` (one Redis round trip, as before).
+  lifetime, after which every access token of that family has expired anyway.
+
+Both keys are read in the round trip that also counts the request against the user's rate
+(`core.shared_state.get_many_and_count_hit`; the user throttle takes that count instead of
+making its own: core/throttling.py): an authenticated API request costs one Redis round trip.
 """
 
+import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import aware_utcnow
+
+from core import shared_state
+from core.throttling import COUNTED_HIT, Hit, UserRateThrottle
 
 VERIFIED_TOKENS_KEPT = 4096  # per process; a few MB at most
 
@@ -55,12 +62,17 @@ def family_revoked_key(family: str) -> str:
 def mark_families_revoked(families: list[str]) -> None:
     """Every access token of these families is refused from now until it expires."""
     seconds = int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds()) + 1
-    cache.set_many({family_revoked_key(str(family)): True for family in families}, seconds)
+    shared_state.set_many({family_revoked_key(str(family)): "1" for family in families}, seconds)
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
     _verified: OrderedDict = OrderedDict()  # (key, raw token) -> validated token, oldest first
     _verified_lock = threading.Lock()
+    request = None  # DRF makes an authenticator per request: the one being authenticated
+
+    def authenticate(self, request):
+        self.request = request
+        return super().authenticate(request)
 
     def get_validated_token(self, raw_token):
         key = (api_settings.SIGNING_KEY, raw_token)  # verified with this key, not any other
@@ -90,7 +102,15 @@ class JWTAuthentication(authentication.JWTAuthentication):
         user_key = _cache_key(user_id) if seconds and user_id is not None else None
         family_key = family_revoked_key(str(family)) if family else None
         keys = [key for key in (user_key, family_key) if key]
-        found = cache.get_many(keys) if keys else {}
+        counter = UserRateThrottle.counter_for(str(user_id)) if user_id is not None else None
+        if counter is None:
+            found = shared_state.get_many(keys) if keys else {}
+        else:
+            found, count = shared_state.get_many_and_count_hit(
+                keys, counter.key, counter.seconds_to_live
+            )
+            if self.request is not None:
+                setattr(self.request, COUNTED_HIT, Hit(counter, count))
         if family_key and found.get(family_key):
             raise AuthenticationFailed(SESSION_ENDED, code="session_ended")
         user = self._user(validated_token, user_key, found.get(user_key) if user_key else None)
@@ -101,21 +121,24 @@ class JWTAuthentication(authentication.JWTAuthentication):
             user.known_holder_id = holder_id
         return user
 
-    def _user(self, validated_token, key: str | None, fields: dict | None):
+    def _user(self, validated_token, key: str | None, cached: str | None):
         if key is None:
             return super().get_user(validated_token)
-        if fields is None:
+        fields = [f for f in self.user_model._meta.concrete_fields if f.attname != "password"]
+        if cached is None:
             user = super().get_user(validated_token)  # refuses an unknown or inactive user
-            fields = {
-                f.attname: getattr(user, f.attname)
-                for f in self.user_model._meta.concrete_fields
-                if f.attname != "password"
-            }
-            cache.set(key, fields, settings.JWT_USER_CACHE_SECONDS)
+            # str() keeps a datetime's microseconds and a UUID's form; to_python reads them back
+            text = json.dumps({f.attname: getattr(user, f.attname) for f in fields}, default=str)
+            shared_state.set_many({key: text}, settings.JWT_USER_CACHE_SECONDS)
             return user
-        if api_settings.CHECK_USER_IS_ACTIVE and not fields.get("is_active", True):
+        values = json.loads(cached)
+        if api_settings.CHECK_USER_IS_ACTIVE and not values.get("is_active", True):
             raise AuthenticationFailed("User is inactive", code="user_inactive")
-        return self.user_model.from_db(DEFAULT_DB_ALIAS, list(fields), list(fields.values()))
+        return self.user_model.from_db(
+            DEFAULT_DB_ALIAS,
+            [f.attname for f in fields],
+            [f.to_python(values[f.attname]) for f in fields],
+        )
 
 
 class JWTScheme(SimpleJWTScheme):
@@ -130,8 +153,8 @@ def forget_user(sender, instance, **kwargs) -> None:
     if not settings.JWT_USER_CACHE_SECONDS:
         return
     key = _cache_key(instance.pk)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    shared_state.delete(key)
+    transaction.on_commit(lambda: shared_state.delete(key))
 
 
 def connect_signals() -> None:

@@ -1,6 +1,7 @@
 """core/authentication.py: the JWT user cache, on (it is off without Redis), and the
 cache of verified tokens."""
 
+import os
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -18,9 +19,14 @@ ME = "/api/v1/me/"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _cache_on(settings):
+@pytest.fixture(autouse=True, params=["database cache", "redis"])
+def _cache_on(request, settings):
+    """On, in both homes of the shared state (core/shared_state.py): Django's cache (the
+    database, without Redis) and Redis (this machine's, database 15; every key holds a fresh
+    user id)."""
     settings.JWT_USER_CACHE_SECONDS = 60
+    if request.param == "redis":
+        settings.REDIS_URL = os.environ.get("SHARED_STATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
 def user_reads(queries) -> list[str]:

@@ -88,7 +88,7 @@ def test_redis_url_switches_the_cache_to_redis_and_it_works():
     result = manage("shell", "-c", script, REDIS_URL="redis://127.0.0.1:6379/15")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["core.cache.RedisCache", "42"]
+    assert result.stdout.split()[-2:] == ["django.core.cache.backends.redis.RedisCache", "42"]
 
 
 def test_without_redis_the_cache_is_the_database():

@@ -3,36 +3,94 @@ round trip with Redis), and still refuse past the rate with a 429 and Retry-Afte
 
 import os
 import uuid
+from unittest.mock import patch
 
 import pytest
+import redis
 from django.core.cache import cache
 from rest_framework.throttling import UserRateThrottle
 
-from core.cache import RedisCache, count_hit
+from core import shared_state
+from core.shared_state import count_hit
 
 
-def test_count_hit_counts_in_one_redis_round_trip_and_expires():
-    redis = RedisCache(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), {})
-    key = f"test-count-hit-{uuid.uuid4().hex}"
-    client = redis._cache.get_client(write=True)
+@pytest.fixture
+def on_redis(settings):
+    """core.shared_state on the Redis of this machine (database 15); every key a test makes
+    there holds a fresh id, so runs side by side never meet."""
+    settings.REDIS_URL = os.environ.get("SHARED_STATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    client, _scripts = shared_state._redis()
     sent = []
-    original = type(client).execute_command
+    original = redis.Redis.execute_command
 
     def counted(self, *args, **kwargs):
         sent.append(args[0])
         return original(self, *args, **kwargs)
 
-    type(client).execute_command = counted
-    try:
-        counts = [redis.count_hit(key, 30) for _ in range(3)]
-    finally:
-        type(client).execute_command = original
+    count_hit(f"test-warm-{uuid.uuid4().hex}", 5)  # Redis has the scripts from here on
+    shared_state.get_many_and_count_hit([], f"test-warm-{uuid.uuid4().hex}", 5)
+    with patch.object(redis.Redis, "execute_command", counted):
+        yield client, sent
+
+
+@pytest.mark.django_db
+def test_count_hit_counts_in_one_redis_command_and_expires(on_redis):
+    client, sent = on_redis
+    key = f"test-count-hit-{uuid.uuid4().hex}"
+
+    counts = [count_hit(key, 30) for _ in range(3)]
 
     assert counts == [1, 2, 3]
-    assert sent == []  # every hit went out as one MULTI pipeline, not command by command
-    assert 0 < client.ttl(redis.make_and_validate_key(key)) <= 30
-    assert redis.get(key) == 3
-    redis.delete(key)
+    assert sent == ["EVALSHA"] * 3  # one script, one round trip a hit
+    assert 0 < client.ttl(shared_state.PREFIX + key) <= 30
+    assert client.get(shared_state.PREFIX + key) == "3"
+
+
+@pytest.mark.django_db
+def test_get_many_and_count_hit_reads_and_counts_in_one_redis_command(on_redis):
+    client, sent = on_redis
+    key, counter = f"test-value-{uuid.uuid4().hex}", f"test-counter-{uuid.uuid4().hex}"
+    shared_state.set_many({key: "forty-two"}, 30)
+    sent.clear()
+
+    first = shared_state.get_many_and_count_hit([key, "test-never-set"], counter, 30)
+    second = shared_state.get_many_and_count_hit([key], counter, 30)
+
+    assert first == ({key: "forty-two"}, 1)
+    assert second == ({key: "forty-two"}, 2)
+    assert sent == ["EVALSHA", "EVALSHA"]
+    assert 0 < client.ttl(shared_state.PREFIX + counter) <= 30
+
+
+@pytest.mark.django_db
+def test_an_authenticated_api_request_costs_one_redis_round_trip(on_redis, customer_api):
+    _client, sent = on_redis
+    customer_api.get("/api/v1/accounts/")  # the user is cached from here on
+    sent.clear()
+
+    response = customer_api.get("/api/v1/accounts/")
+
+    assert response.status_code == 200, response.content
+    assert sent == ["EVALSHA"]  # the user, the family's mark and the user rate's count
+
+
+@pytest.mark.django_db
+def test_the_user_throttle_on_redis_refuses_past_its_rate_counting_once_a_request(
+    on_redis, customer, customer_api, monkeypatch
+):
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min", raising=False)
+    for _ in range(3):
+        assert customer_api.get("/api/v1/accounts/").status_code == 200
+
+    refused = customer_api.get("/api/v1/accounts/")
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    from core.throttling import UserRateThrottle as Ours
+
+    counter = Ours.counter_for(str(customer.pk))
+    assert shared_state.get_many([counter.key]) == {counter.key: "4"}  # four requests, four hits
 
 
 @pytest.mark.django_db
@@ -65,5 +123,5 @@ def test_the_user_throttle_keeps_a_counter_not_a_log(customer, customer_api):
     throttle = Ours()
     window = int(throttle.timer() // throttle.duration)
     key = throttle.cache_format % {"scope": "user", "ident": customer.pk}
-    assert cache.get(f"{key}:{window}") == 2
+    assert cache.get(f"{shared_state.PREFIX}{key}:{window}") == 2  # the database cache here
     assert cache.get(key) is None  # DRF's list of request times is never written
