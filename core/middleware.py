@@ -11,7 +11,10 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.cache import add_never_cache_headers
-from django_structlog.signals import bind_extra_request_metadata
+from django_structlog.signals import (
+    bind_extra_request_finished_metadata,
+    bind_extra_request_metadata,
+)
 
 from core.clients import client_address
 from core.db_router import mark_replica_down, note_write, replica_configured, replica_reads
@@ -25,6 +28,13 @@ def bind_peer_address(request: HttpRequest, **kwargs) -> None:
     """Every log line of a request names the client's address, as the lockout and the rate
     limits see it (core.clients), not django-ipware's reading of X-Forwarded-For."""
     structlog.contextvars.bind_contextvars(ip=client_address(request))
+
+
+@receiver(bind_extra_request_finished_metadata, dispatch_uid="bank-finished-user-agent")
+def name_the_user_agent(request: HttpRequest, log_kwargs: dict, **kwargs) -> None:
+    """The request's one INFO line (`request_finished`) names the user agent too, which
+    django-structlog puts only on `request_started` (at DEBUG here: bankproject/settings.py)."""
+    log_kwargs["user_agent"] = request.META.get("HTTP_USER_AGENT")
 
 
 # What an upstream id may look like: a uuid, a load balancer's trace id. Anything else (a

@@ -47,6 +47,34 @@ def test_request_log_lines_are_json_with_the_request_id(api, log_lines):
     assert any(line["event"] == "request_finished" and line["code"] == 200 for line in lines)
 
 
+def test_a_request_writes_one_access_line_at_info_naming_everything(
+    customer, customer_api, log_lines
+):
+    _, stream = log_lines
+
+    response = customer_api.get("/api/v1/accounts/?limit=5", HTTP_USER_AGENT="Teller/2.1")
+
+    (line,) = parsed(stream)  # request_started is DEBUG: bankproject/settings.py
+    assert line["event"] == "request_finished"
+    assert (line["request"], line["code"]) == ("GET /api/v1/accounts/?limit=5", 200)
+    assert (line["user_id"], line["ip"]) == (str(customer.pk), "127.0.0.1")
+    assert (line["user_agent"], line["request_id"]) == ("Teller/2.1", response["X-Request-ID"])
+
+
+def test_at_debug_a_request_says_when_it_started_too(api, log_lines):
+    _, stream = log_lines
+    logging.getLogger().setLevel(logging.DEBUG)
+
+    api.get("/healthz", HTTP_USER_AGENT="probe")
+
+    events = [
+        line["event"]
+        for line in parsed(stream)
+        if line.get("logger", "").startswith("django_structlog")
+    ]
+    assert events == ["request_started", "request_finished"]
+
+
 def test_no_password_or_token_in_any_log_line(api, customer, log_lines):
     _, stream = log_lines
 
@@ -161,7 +189,7 @@ def test_a_query_string_secret_never_reaches_the_request_log(customer_api, log_l
     )
 
     text = stream.getvalue()
-    assert "request_started" in text
+    assert "request_finished" in text
     for secret in ("hunter2", "4111", "tok-abc-123"):
         assert secret not in text
 
