@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "core.middleware.ReplicaReadsMiddleware",
     "core.middleware.ApiExceptionMiddleware",

@@ -1,6 +1,8 @@
 import re
 import time
 
+import csp.constants
+import csp.middleware
 import structlog
 from django.conf import settings
 from django.contrib import messages
@@ -73,6 +75,22 @@ class NoStoreMiddleware:
         if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             add_never_cache_headers(response)
         return response
+
+
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's, except that a JSON answer (the API's) gets one constant policy that lets
+    nothing load and nothing frame it: there is no page to protect, only a document a browser
+    should never run. django-csp builds its policy afresh for every response (and again for
+    report-only), a twentieth of an authenticated GET's own Python. HTML (the portal, the
+    API's docs page) keeps the site's policy (CONTENT_SECURITY_POLICY)."""
+
+    JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.get("Content-Type", "").startswith("application/json"):
+            response.headers.setdefault(csp.constants.HEADER, self.JSON_POLICY)
+            return response
+        return super().process_response(request, response)
 
 
 class RequestIdHeaderMiddleware:

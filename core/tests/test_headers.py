@@ -23,6 +23,19 @@ def test_every_api_answer_is_no_store(customer_api, path):
     assert_no_store(customer_api.get(path))
 
 
+def test_a_json_answer_allows_nothing_to_load_or_frame_it(customer_api, api):
+    for response in (customer_api.get("/api/v1/accounts/"), api.get("/api/v1/accounts/")):
+        assert response["Content-Type"] == "application/json"
+        assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_a_page_keeps_the_sites_policy(browser):
+    policy = browser.get("/dashboard/")["Content-Security-Policy"]
+
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+
+
 def test_token_responses_are_no_store(api, customer):
     response = api.post("/api/v1/auth/token/", {"email": customer.email, "password": PASSWORD})
 
