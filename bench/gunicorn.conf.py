@@ -1,8 +1,12 @@
-"""gunicorn for the benchmark: the project's own settings (bankproject/gunicorn.conf.py),
-with the workers tuned for a 2-core machine that also runs PostgreSQL and the load generator.
-Six sync workers did best there (sync 4-8 and gthread 2x4, 3x3, 4x2 were tried: gthread lost
-to the GIL shared by a worker's threads). BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS
-override them (`python -m bench transfers --workers ... --threads ... --worker-class ...`)."""
+"""gunicorn for the benchmark: the project's own settings (bankproject/gunicorn.conf.py), as
+production runs them (gthread, two workers per core, four threads each), without worker
+restarts in the middle of a measurement. BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS
+override the worker model; `python -m bench transfers` sets six sync workers unless told
+otherwise (`--workers`, `--threads`, `--worker-class`), the model its earlier figures were
+measured with. `python -m bench pipeline` ran six sync workers too until session 6; on the
+second machine every model tried (sync 6, gthread 4x4, 3x4, 2x4, 2x8) served transfers at
+271-308/s and the authenticated GET at 554-605/s in one series of runs, so it now measures
+what is deployed."""
 
 import os
 from pathlib import Path
@@ -10,8 +14,8 @@ from pathlib import Path
 _project = Path(__file__).resolve().parent.parent / "bankproject" / "gunicorn.conf.py"
 exec(compile(_project.read_text(), str(_project), "exec"))  # our own settings file
 
-workers = int(os.environ.get("BENCH_WORKERS", 6))
-worker_class = os.environ.get("BENCH_WORKER_CLASS", "sync")
-threads = int(os.environ.get("BENCH_THREADS", 1))
+workers = int(os.environ.get("BENCH_WORKERS", 0)) or workers  # noqa: F821 (from the exec)
+worker_class = os.environ.get("BENCH_WORKER_CLASS", worker_class)  # noqa: F821
+threads = int(os.environ.get("BENCH_THREADS", 0)) or threads  # noqa: F821
 max_requests = 0  # no worker restarts in the middle of a measurement
 keepalive = 30
