@@ -125,13 +125,14 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if key is None:
             return super().get_user(validated_token)
         fields = [f for f in self.user_model._meta.concrete_fields if f.attname != "password"]
-        if cached is None:
+        values = json.loads(cached) if cached is not None else None
+        if values is None or set(values) != {f.attname for f in fields}:
+            # not cached, or cached with other fields (a deploy that migrated the user model)
             user = super().get_user(validated_token)  # refuses an unknown or inactive user
             # str() keeps a datetime's microseconds and a UUID's form; to_python reads them back
             text = json.dumps({f.attname: getattr(user, f.attname) for f in fields}, default=str)
             shared_state.set_many({key: text}, settings.JWT_USER_CACHE_SECONDS)
             return user
-        values = json.loads(cached)
         if api_settings.CHECK_USER_IS_ACTIVE and not values.get("is_active", True):
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         return self.user_model.from_db(

@@ -1,6 +1,7 @@
 """core/authentication.py: the JWT user cache, on (it is off without Redis), and the
 cache of verified tokens."""
 
+import json
 import os
 from datetime import timedelta
 from unittest.mock import patch
@@ -83,6 +84,29 @@ def test_jwt_user_cache_keeps_no_password_and_saving_the_copy_keeps_the_password
     assert "password" in cached.get_deferred_fields()
     cached.save()
     assert User.objects.get(pk=customer.pk).password == customer.password
+
+
+def test_jwt_user_cache_keeps_exact_values_and_reads_past_a_copy_of_other_fields(customer):
+    """The copy is JSON: every field comes back as it was (a datetime to the microsecond).
+    A copy written before a deploy that changed the user's fields is read past, not trusted."""
+    from core import shared_state
+    from core.authentication import _cache_key
+
+    client = bearer(customer)
+    client.get(ME)
+    cached = client.get(ME).wsgi_request.user
+    assert (cached.date_joined, cached.pk, cached.is_active) == (
+        customer.date_joined,
+        customer.pk,
+        True,
+    )
+
+    shared_state.set_many({_cache_key(customer.pk): json.dumps({"id": str(customer.pk)})}, 60)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(ME)
+
+    assert response.status_code == 200, response.content
+    assert len(user_reads(queries.captured_queries)) == 1
 
 
 def test_jwt_user_cache_off_reads_the_user_every_time(customer, settings):
