@@ -39,6 +39,15 @@ GENERIC_ERRORS = {
 }
 
 
+# Refused before the API sees the request: gunicorn reads a request line (method, path and
+# query string) of at most 4,094 bytes (its `limit_request_line`, kept as a bound on what an
+# unauthenticated client can make a worker hold) and answers a longer one with its own page.
+URI_TOO_LONG = (
+    "The request line (path and query string) is over 4,094 bytes: the server refuses it "
+    "before the API, with a plain page rather than the error envelope."
+)
+
+
 def error_response(status: int, description: str) -> OpenApiResponse:
     return OpenApiResponse(
         response=ErrorBody,
@@ -74,6 +83,7 @@ class BankAutoSchema(AutoSchema):
                     error_response(status, GENERIC_ERRORS[status]), str(status)
                 ),
             )
+        responses.setdefault("414", {"description": URI_TOO_LONG})
         for status, response in responses.items():
             # An error is the JSON envelope whatever format was asked for (?format=csv, pdf).
             content = response.get("content", {})
