@@ -35,7 +35,7 @@ def schema(api):
 
 def test_every_card_endpoint_and_status_is_in_the_schema(schema):
     found = {
-        (verb, path): set(operation["responses"])
+        (verb, path): set(operation["responses"]) - {"414"}  # every operation's: core/schema.py
         for path, operations in schema["paths"].items()
         if "card" in path
         for verb, operation in operations.items()
