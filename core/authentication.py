@@ -104,7 +104,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         keys = [key for key in (user_key, family_key) if key]
         counter = UserRateThrottle.counter_for(str(user_id)) if user_id is not None else None
         if counter is None:
-            found = shared_state.get_many(keys) if keys else {}
+            found = shared_state.get_many(keys)
         else:
             found, count = shared_state.get_many_and_count_hit(
                 keys, counter.key, counter.seconds_to_live

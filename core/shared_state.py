@@ -79,10 +79,7 @@ def get_many_and_count_hit(
     """The values of `keys` that are set, and `count_hit(counter, timeout)`: one round trip."""
     found = _redis()
     if found is None:
-        values = cache.get_many([PREFIX + key for key in keys]) if keys else {}
-        return {key: values[PREFIX + key] for key in keys if PREFIX + key in values}, count_hit(
-            counter, timeout
-        )
+        return get_many(keys), count_hit(counter, timeout)
     _client, scripts = found
     count, *values = scripts["get_many_and_count"](
         keys=[PREFIX + counter, *(PREFIX + key for key in keys)], args=[timeout]
@@ -91,6 +88,8 @@ def get_many_and_count_hit(
 
 
 def get_many(keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
     found = _redis()
     if found is None:
         values = cache.get_many([PREFIX + key for key in keys])

@@ -60,7 +60,7 @@ class _FixedWindow(throttling.SimpleRateThrottle):
         if self.key is None:
             return True
         hit = getattr(request, COUNTED_HIT, None)
-        if hit is not None and hit.counter.key.rpartition(":")[0] == self.key:
+        if hit is not None and hit.counter == self.counter(self.key, hit.counter.now):
             counter, count = hit.counter, hit.count
         else:
             counter = self.counter(self.key, self.timer())
