@@ -60,6 +60,7 @@ from django.db.models import (
     BooleanField,
     ExpressionWrapper,
     Field,
+    IntegerField,
     Model,
     Q,
     QuerySet,
@@ -81,6 +82,7 @@ Write = tuple[str, list]  # one SQL statement and its parameters
 _PK = Account._meta.pk
 _NUMBER = Account._meta.get_field("number")
 _USER_PK = User._meta.pk
+_HOLDER_PK = Account._meta.get_field("holder").target_field
 
 
 # --- locks ------------------------------------------------------------------------------------
@@ -138,6 +140,8 @@ def _replay(
 def _stand_in(field: Field, index: int) -> Any:
     if isinstance(field, UUIDField):
         return uuid.UUID(int=0x5EED_0000 + index)
+    if isinstance(field, IntegerField):  # AutoFields too
+        return 0x5EED_0000 + index
     return f"\x1f{index}"  # a character no account number holds
 
 
@@ -174,16 +178,19 @@ def lock_transfer_parties(
     asks), which costs a third of what `raw()` spends mapping whole rows, on the path every
     transfer takes.
     Only the id needs its field's `to_python` (SQLite returns it as text)."""
-    args = {
-        "source": (_PK, from_account),
-        "user": (_USER_PK, user.pk),
-        "number": (_NUMBER, to_account_number),
-    }
+    args = {"source": (_PK, from_account), "number": (_NUMBER, to_account_number)}
+    holder_id = getattr(user, "known_holder_id", None)
+    if holder_id is None:  # the rule joins the holder (AccountQuerySet.holder_is)
+        key, args["user"] = "transfer-parties", (_USER_PK, user.pk)
+    else:  # the token named the holder: the rule is the account's own column
+        key, args["holder"] = "transfer-parties-by-holder", (_HOLDER_PK, holder_id)
 
-    def build(*, source, user, number):
+    def build(*, source, number, user=None, holder=None):
+        owner = User(pk=user)
+        owner.known_holder_id = holder
         # The ownership rule as a Q on the same join, not a subquery: `IN (subquery) OR ...`
         # was planned as a scan of every account, and EXISTS cost a millisecond of planning.
-        own = Q(pk=source) & AccountQuerySet.holder_is(user)
+        own = Q(pk=source) & AccountQuerySet.holder_is(owner)
         return (
             Account.objects.customer()
             .filter(own | Q(number=number))
@@ -193,7 +200,7 @@ def lock_transfer_parties(
             .values_list(*PARTY_FIELDS, "is_source")
         )
 
-    sql, params = _replay("transfer-parties", build, args)
+    sql, params = _replay(key, build, args)
     clocked = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute(_with_clock(sql), params)

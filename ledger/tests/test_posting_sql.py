@@ -116,14 +116,17 @@ def test_a_posting_writes_exactly_the_rows_the_orm_writes(monkeypatch):
     assert Account.objects.get(pk=source.pk).balance == 7_500
 
 
-def test_lock_transfer_parties_marks_only_the_callers_own_account_as_the_source():
+@pytest.mark.parametrize("holder_known", [False, True], ids=["joined", "known-holder"])
+def test_lock_transfer_parties_marks_only_the_callers_own_account_as_the_source(holder_known):
     mine = funded_account(1_000)
     user = mine.holder.user
+    if holder_known:  # as an API token's `hid` claim tells it (core/authentication.py)
+        user.known_holder_id = mine.holder_id
     payee = AccountFactory(currency=mine.currency)
     someone_elses = funded_account(1_000)
     bank = services.settlement_account(mine.currency)
 
-    with transaction.atomic():
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         rows = posting_sql.lock_transfer_parties(
             user=user, from_account=mine.pk, to_account_number=payee.number
         )
@@ -143,6 +146,8 @@ def test_lock_transfer_parties_marks_only_the_callers_own_account_as_the_source(
     assert [(a.pk, bool(a.is_source)) for a in theirs] == [(payee.pk, False)]
     assert [a.pk for a in to_bank] == [mine.pk]  # the bank's own account is no payee
     assert [(a.pk, bool(a.is_source)) for a in to_self] == [(mine.pk, True)]
+    locks = [q["sql"] for q in queries.captured_queries if "ledger_account" in (q["sql"] or "")]
+    assert ("accounts_holder" in locks[0]) is not holder_known
 
 
 def test_lock_sql_is_the_orms_select_for_update_in_primary_key_order():
