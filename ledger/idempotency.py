@@ -1,7 +1,8 @@
 """Idempotency keys for money-moving requests (API.md, "Idempotency-Key").
 
 `claim()` runs first inside the posting's database transaction: it inserts the key with
-INSERT ... ON CONFLICT DO NOTHING. A concurrent request with the same key waits on the
+INSERT ... ON CONFLICT DO NOTHING (a transfer sends that INSERT with its lock, in one round
+trip: `claim_write()` and `claimed()`). A concurrent request with the same key waits on the
 unique index until the first commits (PostgreSQL) or cannot begin its write transaction at
 all until then (SQLite, IMMEDIATE), then finds the finished row and replays it. `completion()`
 stores the response in the same transaction, so a crash leaves either both the posting and
@@ -16,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -51,6 +53,7 @@ class Idempotency:
     fingerprint: str
     respond: Callable[[Any], tuple[int, Any]]  # the response to store and replay
     _row_id: int | None = None
+    _claimed_at: datetime | None = None
     response: tuple[int, Any] | None = None  # what complete() stored, for the first answer
 
     @classmethod
@@ -89,14 +92,27 @@ class Idempotency:
 
     def claim(self) -> None:
         """Take the key, or raise Replay / IdempotencyConflictError."""
-        now = timezone.now()
-        self._row_id = self._insert(now)
-        if self._row_id is not None:
+        self.claimed(posting_sql.insert_key(self.claim_write()))
+
+    def claim_write(self) -> Write:
+        """The claim's INSERT, for a caller that sends it with its own next query (the
+        transfer's lock: `posting_sql.lock_transfer_parties`) and hands its answer to
+        `claimed` before it goes on."""
+        self._claimed_at = timezone.now()
+        return posting_sql.claim_key(
+            scope=self.scope, key=self.key, fingerprint=self.fingerprint, now=self._claimed_at
+        )
+
+    def claimed(self, row_id: int | None) -> None:
+        """The claim's answer: the row taken (`row_id`), or, when the key was already there,
+        a fresh claim if that row has expired, else Replay / IdempotencyConflictError."""
+        self._row_id = row_id
+        if row_id is not None:
             return
         existing = IdempotencyKey.objects.get(scope=self.scope, key=self.key)
-        if existing.created_at < now - settings.IDEMPOTENCY_KEY_TTL:
+        if existing.created_at < self._claimed_at - settings.IDEMPOTENCY_KEY_TTL:
             existing.delete()  # expired: the key may be used afresh
-            self._row_id = self._insert(now)
+            self._row_id = posting_sql.insert_key(self.claim_write())
             if self._row_id is not None:
                 return
             existing = IdempotencyKey.objects.get(scope=self.scope, key=self.key)
@@ -111,8 +127,3 @@ class Idempotency:
         self.response = status_code, body = self.respond(result)
         txn = result if isinstance(result, Transaction) else None
         return posting_sql.complete_key(row_id=self._row_id, status=status_code, body=body, txn=txn)
-
-    def _insert(self, now) -> int | None:
-        return posting_sql.insert_key(
-            scope=self.scope, key=self.key, fingerprint=self.fingerprint, now=now
-        )

@@ -44,7 +44,8 @@ The contract:
   PostgreSQL (Django's psycopg binds parameters on the client and sends one simple query; a
   failure in any statement aborts the transaction as it would alone). SQLite takes one
   statement per call, so the same statements run one by one there: the SQLite suite runs the
-  production SQL too. A transfer is thus: the idempotency claim, the lock, the writes.
+  production SQL too. A transfer is thus two round trips: the idempotency claim with the lock
+  (`lock_transfer_parties(claim=...)`), then the writes.
 """
 
 import contextlib
@@ -169,15 +170,21 @@ PARTY_FIELDS = ["id", "number", "holder_id", "type", "currency", "balance", "hel
 
 
 def lock_transfer_parties(
-    *, user: User, from_account: UUID, to_account_number: str
-) -> list[Account]:
+    *, user: User, from_account: UUID, to_account_number: str, claim: Write | None = None
+) -> tuple[int | None, list[Account]]:
     """The customer accounts that are `user`'s account `from_account` (marked `is_source`) or
     are numbered `to_account_number`, locked FOR NO KEY UPDATE in primary-key order by one
     query (one row when both are the same account; none of the bank's own). The rows come back
     as plain tuples of `PARTY_FIELDS` (the other fields are deferred: loaded if anything
     asks), which costs a third of what `raw()` spends mapping whole rows, on the path every
     transfer takes.
-    Only the id needs its field's `to_python` (SQLite returns it as text)."""
+    Only the id needs its field's `to_python` (SQLite returns it as text).
+
+    `claim`: an idempotency key's `claim_key` INSERT, run first, in the same round trip on
+    PostgreSQL (two statements in one simple query, as `send` does; a claim that waits for a
+    concurrent request with the same key waits before the lock, as when sent alone). Returns
+    the claimed row's id (None: not claimed, or no claim sent) and the accounts; the caller
+    decides what an unclaimed key means (`Idempotency.claimed`) before it uses them."""
     args = {"source": (_PK, from_account), "number": (_NUMBER, to_account_number)}
     holder_id = getattr(user, "known_holder_id", None)
     if holder_id is None:  # the rule joins the holder (AccountQuerySet.holder_is)
@@ -202,8 +209,17 @@ def lock_transfer_parties(
 
     sql, params = _replay(key, build, args)
     clocked = connection.vendor == "postgresql"
+    claimed = None
+    if claim is not None and not _one_trip():
+        claimed, claim = insert_key(claim), None
     with connection.cursor() as cursor:
-        cursor.execute(_with_clock(sql), params)
+        if claim is None:
+            cursor.execute(_with_clock(sql), params)
+        else:
+            cursor.execute(f"{claim[0]};\n{_with_clock(sql)}", [*claim[1], *params])
+            row = cursor.fetchone()
+            claimed = row[0] if row else None
+            cursor.nextset()
         rows = cursor.fetchall()
     parties = []
     for row in rows:
@@ -216,7 +232,7 @@ def lock_transfer_parties(
         parties.append(account)
     if not clocked:
         _stamp(parties)
-    return parties
+    return claimed, parties
 
 
 # --- the posting's time -----------------------------------------------------------------------
@@ -353,9 +369,10 @@ def add_to_internal_balance(account_id: UUID, amount: int) -> Write:
     ]
 
 
-def insert_key(*, scope: str, key: str, fingerprint: str, now) -> int | None:
-    """Claim an idempotency key: the new row's id, or None when the key is already taken
-    (INSERT ... ON CONFLICT DO NOTHING; a concurrent claim waits for the first to commit)."""
+def claim_key(*, scope: str, key: str, fingerprint: str, now) -> Write:
+    """The INSERT that claims an idempotency key and returns the new row's id, or no row when
+    the key is already taken (ON CONFLICT DO NOTHING; a concurrent claim waits for the first to
+    commit). Sent alone by `insert_key`, or before the transfer's lock in one round trip."""
     meta = IdempotencyKey._meta
     q = connection.ops.quote_name
     names = ["scope", "key", "fingerprint", "created_at"]
@@ -367,9 +384,13 @@ def insert_key(*, scope: str, key: str, fingerprint: str, now) -> int | None:
         f"ON CONFLICT ({unique}) DO NOTHING RETURNING {q(meta.pk.column)}"
     )
     values = [scope, key, fingerprint, now]
-    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+    return sql, [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+
+
+def insert_key(claim: Write) -> int | None:
+    """Send `claim_key`'s INSERT: the new row's id, or None when the key is already taken."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*claim)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -394,15 +415,20 @@ def complete_key(*, row_id: int, status: int, body: Any, txn: Transaction | None
     ]
 
 
+def _one_trip() -> bool:
+    """Whether several statements may go in one round trip: on PostgreSQL with Django's
+    default client-side binding, which sends a simple query (server-side binding sends one
+    statement per call)."""
+    options = connection.settings_dict.get("OPTIONS", {})
+    return connection.vendor == "postgresql" and not options.get("server_side_binding")
+
+
 def send(writes: Iterable[Write]) -> None:
     """Run a posting's writes: one round trip on PostgreSQL, one statement at a time on the
     other databases (and on PostgreSQL with server-side binding, which takes one per call)."""
     writes = list(writes)
-    one_trip = connection.vendor == "postgresql" and not connection.settings_dict.get(
-        "OPTIONS", {}
-    ).get("server_side_binding")
     with connection.cursor() as cursor:
-        if one_trip:
+        if _one_trip():
             cursor.execute(
                 ";\n".join(sql for sql, _ in writes),
                 [param for _, params in writes for param in params],

@@ -380,10 +380,15 @@ def transfer(
     found and locked by one query, whose rules are the models' own (`held_by` for the source,
     `customer` for the payee); NotFound when the source is not the caller's (someone else's
     account does not exist for you) or no customer account has that number."""
-    _begin(amount, idempotency)
-    parties = posting_sql.lock_transfer_parties(
-        user=initiated_by, from_account=from_account, to_account_number=to_account_number
+    minor_units(amount)  # as `_begin`, whose claim goes out with the lock here
+    claimed, parties = posting_sql.lock_transfer_parties(
+        user=initiated_by,
+        from_account=from_account,
+        to_account_number=to_account_number,
+        claim=idempotency.claim_write() if idempotency is not None else None,
     )
+    if idempotency is not None:
+        idempotency.claimed(claimed)  # Replay or conflict before anything about the accounts
     source = next((account for account in parties if account.is_source), None)
     if source is None:
         raise NotFound()

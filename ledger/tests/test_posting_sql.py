@@ -127,16 +127,16 @@ def test_lock_transfer_parties_marks_only_the_callers_own_account_as_the_source(
     bank = services.settlement_account(mine.currency)
 
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        rows = posting_sql.lock_transfer_parties(
+        _, rows = posting_sql.lock_transfer_parties(
             user=user, from_account=mine.pk, to_account_number=payee.number
         )
-        theirs = posting_sql.lock_transfer_parties(
+        _, theirs = posting_sql.lock_transfer_parties(
             user=user, from_account=someone_elses.pk, to_account_number=payee.number
         )
-        to_bank = posting_sql.lock_transfer_parties(
+        _, to_bank = posting_sql.lock_transfer_parties(
             user=user, from_account=mine.pk, to_account_number=bank.number
         )
-        to_self = posting_sql.lock_transfer_parties(
+        _, to_self = posting_sql.lock_transfer_parties(
             user=user, from_account=mine.pk, to_account_number=mine.number
         )
 

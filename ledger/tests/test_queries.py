@@ -117,3 +117,31 @@ def test_held_by_gives_the_same_accounts_with_and_without_a_known_holder(custome
     assert by_join == by_holder == mine
     customer.known_holder_id = UserFactory().holder.pk  # a holder that holds nothing
     assert not Account.objects.held_by(customer).exists()
+
+
+def test_an_api_transfer_with_a_key_claims_it_in_the_lock_round_trip(customer, customer_api):
+    """On PostgreSQL the idempotency claim goes out with the lock, and every write of the
+    posting in the next statement: two round trips between BEGIN and COMMIT. SQLite takes
+    one statement per call: the claim, the lock, then the writes one by one."""
+    mine = account_for(customer, amount=1_000)
+    payee = AccountFactory(currency=mine.currency)
+    body = {"from_account": str(mine.pk), "to_account_number": payee.number, "amount": 100}
+    # The first transfer in a process compiles the lock's SQL once (posting_sql._replay).
+    customer_api.post(TRANSFERS, body, format="json", HTTP_IDEMPOTENCY_KEY="compiles")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = customer_api.post(
+            TRANSFERS, body, format="json", HTTP_IDEMPOTENCY_KEY="one-round-trip"
+        )
+
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in captured if "ledger_" in (q["sql"] or "")]  # not the user
+    claims = [i for i, sql in enumerate(statements) if "ledger_idempotencykey" in sql]
+    reads = [i for i, sql in enumerate(statements) if sql.startswith("SELECT")]
+    if connection.vendor == "postgresql":
+        assert claims[0] == 0 and "FOR NO KEY UPDATE" in statements[0]  # claim, then lock
+        assert len(statements) == 2  # ... and then the posting's writes, with the key's answer
+        assert not reads
+    else:
+        assert claims[0] < reads[0]  # the claim alone, then the lock
+        assert "ledger_account" not in statements[claims[0]]
