@@ -144,6 +144,11 @@ else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     _db["CONN_HEALTH_CHECKS"] = True
 _db["ATOMIC_REQUESTS"] = False  # services own the transaction boundary
+# The posting's statements (ledger/posting_sql.py) are PREPAREd once per database session and
+# EXECUTEd after that, so PostgreSQL plans a transfer's statements once, not on every
+# transfer. Off behind a pooler in transaction mode (PgBouncer), where the next transaction
+# may run in another session, which has not prepared them. SQLite: no effect.
+LEDGER_PREPARED_STATEMENTS = env.bool("LEDGER_PREPARED_STATEMENTS", default=True)
 
 # A PostgreSQL streaming replica for the read-only selectors (history, lists, the dashboard):
 # core/db_router.py says which reads may go there and when they go to the primary instead.
