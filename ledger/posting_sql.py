@@ -68,7 +68,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import (
     BooleanField,
     ExpressionWrapper,
@@ -172,7 +172,8 @@ def lock_accounts(*ids: UUID) -> dict[UUID, Account]:
         )
 
     sql, params = _replay(f"lock{len(unique)}", build, args)
-    rows = list(Account.objects.raw(_executable(_with_clock(sql)), params))
+    (lock,) = _executable(_with_clock(sql))
+    rows = list(Account.objects.raw(lock, params))
     _stamp(rows)
     return {account.pk: account for account in rows}
 
@@ -222,14 +223,15 @@ def lock_transfer_parties(
     sql, params = _replay(key, build, args)
     clocked = connection.vendor == "postgresql"
     claimed = None
-    if claim is not None and not _one_trip():
+    if claim is not None and not _one_trip(connection):
         claimed, claim = insert_key(claim), None
-    lock = _executable(_with_clock(sql))
     with connection.cursor() as cursor:
         if claim is None:
+            (lock,) = _executable(_with_clock(sql))
             cursor.execute(lock, params)
         else:
-            cursor.execute(f"{_executable(claim[0])};\n{lock}", [*claim[1], *params])
+            claim_sql, lock = _executable(claim[0], _with_clock(sql))
+            cursor.execute(f"{claim_sql};\n{lock}", [*claim[1], *params])
             row = cursor.fetchone()
             claimed = row[0] if row else None
             cursor.nextset()
@@ -324,24 +326,29 @@ def _statement(sql: str) -> tuple[str, str, str]:
     return found
 
 
-def _executable(sql: str) -> str:
-    """What to send for `sql` (see "Planned once" above): `EXECUTE name(%s, ...)` of `sql`
-    prepared in this database session, preparing it first (one more round trip, once per
-    session and statement); `sql` itself elsewhere."""
-    if not (_one_trip() and settings.LEDGER_PREPARED_STATEMENTS):
-        return sql
-    name, prepare, execute = _statement(sql)
-    connection.ensure_connection()
-    session = connection.connection  # one psycopg connection is one database session
+def _executable(*sqls: str) -> list[str]:
+    """What to send for each of `sqls` (see "Planned once" above): `EXECUTE name(%s, ...)` of
+    the statement prepared in this database session, preparing it first (one more round trip,
+    once per session and statement); the SQL itself elsewhere."""
+    db = connections[DEFAULT_DB_ALIAS]  # `connection`, looked up once
+    if not (_one_trip(db) and settings.LEDGER_PREPARED_STATEMENTS):
+        return list(sqls)
+    if db.connection is None:
+        db.ensure_connection()
+    session = db.connection  # one psycopg connection is one database session
     prepared = _sessions.get(session)
     if prepared is None:
         with _sessions_lock:
             prepared = _sessions.setdefault(session, set())
-    if name not in prepared:
-        with connection.cursor() as cursor:
-            cursor.execute(prepare)  # no parameters: the text goes as it is
-        prepared.add(name)  # PREPARE outlives a rollback of the transaction it ran in
-    return execute
+    executes = []
+    for sql in sqls:
+        name, prepare, execute = _statement(sql)
+        if name not in prepared:
+            with db.cursor() as cursor:
+                cursor.execute(prepare)  # no parameters: the text goes as it is
+            prepared.add(name)  # PREPARE outlives a rollback of the transaction it ran in
+        executes.append(execute)
+    return executes
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -457,7 +464,7 @@ def insert_key(claim: Write) -> int | None:
     """Send `claim_key`'s INSERT: the new row's id, or None when the key is already taken."""
     sql, params = claim
     with connection.cursor() as cursor:
-        cursor.execute(_executable(sql), params)
+        cursor.execute(*_executable(sql), params)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -482,12 +489,11 @@ def complete_key(*, row_id: int, status: int, body: Any, txn: Transaction | None
     ]
 
 
-def _one_trip() -> bool:
+def _one_trip(db) -> bool:
     """Whether several statements may go in one round trip: on PostgreSQL with Django's
     default client-side binding, which sends a simple query (server-side binding sends one
     statement per call)."""
-    options = connection.settings_dict.get("OPTIONS", {})
-    return connection.vendor == "postgresql" and not options.get("server_side_binding")
+    return db.vendor == "postgresql" and not db.settings_dict["OPTIONS"].get("server_side_binding")
 
 
 def send(writes: Iterable[Write]) -> None:
@@ -495,9 +501,9 @@ def send(writes: Iterable[Write]) -> None:
     other databases (and on PostgreSQL with server-side binding, which takes one per call)."""
     writes = list(writes)
     with connection.cursor() as cursor:
-        if _one_trip():
+        if _one_trip(connection):
             cursor.execute(
-                ";\n".join(_executable(sql) for sql, _ in writes),
+                ";\n".join(_executable(*(sql for sql, _ in writes))),
                 [param for _, params in writes for param in params],
             )
         else:
