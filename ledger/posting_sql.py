@@ -51,8 +51,9 @@ The contract:
   PostgreSQL (Django's psycopg binds parameters on the client and sends one simple query; a
   failure in any statement aborts the transaction as it would alone). SQLite takes one
   statement per call, so the same statements run one by one there: the SQLite suite runs the
-  production SQL too. A transfer is thus two round trips: the idempotency claim with the lock
-  (`lock_transfer_parties(claim=...)`), then the writes.
+  production SQL too. A transfer's statements thus take two round trips between BEGIN and
+  COMMIT: the idempotency claim with the lock (`lock_transfer_parties(claim=...)`), then the
+  writes.
 """
 
 import contextlib
