@@ -180,9 +180,11 @@ def test_the_sweep_sees_the_whole_surface():
 
 @pytest.fixture
 def victim(db) -> Victim:
+    # Names no generated customer has: the attacker's own profile shows a Faker name, and a
+    # Faker "Victoria" once read as the victim's leaked first name.
     user = UserFactory(
-        email="victoria.quested@example.org",
-        holder__first_name="Victoria",
+        email="quessaly.quested@example.org",
+        holder__first_name="Quessaly",
         holder__last_name="Quested",
         holder__address="7 Quested Lane",
     )
