@@ -1,11 +1,14 @@
 """The portal's doors are rate-limited per client address and per email, in the shared cache,
 and answer the 429 page with Retry-After; the API's sign-in shares the per-email count."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from conftest import signed_in
+from core import ratelimit
 
 pytestmark = pytest.mark.django_db
 
@@ -13,11 +16,15 @@ WRONG = "not the password at all"
 
 
 @pytest.fixture
-def limits(settings):
+def limits(settings, monkeypatch):
     def set_limit(scope: str, rate: str) -> None:
         settings.RATE_LIMITS = {**settings.RATE_LIMITS, scope: rate}
 
     settings.AXES_FAILURE_LIMIT = 1000  # these tests are about the rate limits, not axes
+    # The limits count in fixed windows of the clock: a test that ran across a window's end
+    # (11:30:00 in one CI run) counted its attempts in two windows and was not refused. The
+    # limiter's clock stands at the start of an hour, which starts every window these use.
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
     return set_limit
 
 

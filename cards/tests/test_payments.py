@@ -2,6 +2,7 @@
 one ledger transaction, a refusal is 402 card_declined with a reason and posts nothing."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -18,6 +19,7 @@ from cards.errors import (
 from cards.models import Card, CardPayment
 from cards.tests.factories import PAYMENTS, card_data, card_for, issued_card, pay, wrong_cvc
 from conftest import bearer
+from core import ratelimit
 from ledger import services as ledger_services
 from ledger.checks import check_ledger
 from ledger.clock import posting_time
@@ -339,8 +341,10 @@ def test_a_wrong_cvc_on_another_card_counts_nothing_here(card):
     assert card.card.cvc_failures == 0
 
 
-def test_invalid_cards_are_throttled_per_client_address(card, settings):
+def test_invalid_cards_are_throttled_per_client_address(card, settings, monkeypatch):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "card_invalid": "3/15min"}
+    # One fixed window whatever the wall clock (accounts/tests/test_ratelimit.py, `limits`).
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
     guesser = APIClient(REMOTE_ADDR="198.51.100.7")
     for _ in range(3):
         declined(
