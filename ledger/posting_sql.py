@@ -267,14 +267,20 @@ def _with_clock(sql: str) -> str:
     inner one's LockRows, that is after the row's lock was granted (a subquery FOR UPDATE is
     never flattened into its parent). `now()` and `statement_timestamp()` would be read before
     a lock wait; the last row's `locked_at` is the moment every lock of the posting is held.
-    Other databases: the SQL unchanged (see `_stamp`)."""
-    if connection.vendor != "postgresql":
+    Other databases: the SQL unchanged (see `_stamp`). Built once per lock query: the same
+    text each time, which `_executable` then finds prepared."""
+    db = _db()
+    if db.vendor != "postgresql":
         return sql
-    q = connection.ops.quote_name
-    return (
-        f"SELECT {q('locked')}.*, clock_timestamp() AS {q('locked_at')} "  # noqa: S608  # nosec B608  # wraps the ORM's own SQL; values stay parameters
-        f"FROM ({sql}) AS {q('locked')} ORDER BY {q('locked')}.{q(_PK.column)}"
-    )
+
+    def make() -> str:
+        q = db.ops.quote_name
+        return (
+            f"SELECT {q('locked')}.*, clock_timestamp() AS {q('locked_at')} "  # noqa: S608  # nosec B608  # wraps the ORM's own SQL; values stay parameters
+            f"FROM ({sql}) AS {q('locked')} ORDER BY {q('locked')}.{q(_PK.column)}"
+        )
+
+    return _once(("clock", sql), make)
 
 
 def _stamp(accounts: list[Account]) -> None:
