@@ -4,7 +4,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.tokens import SessionRefreshToken
 from accounts.validators import PHONE, validate_date_of_birth, validate_phone
-from core.serializers import JsonBooleanField, StrictSerializer
+from core.serializers import JsonBooleanField, Output, StrictSerializer
 
 
 class SignupInput(StrictSerializer):
@@ -14,7 +14,7 @@ class SignupInput(StrictSerializer):
     last_name = serializers.CharField(max_length=100)
 
 
-class UserOutput(serializers.Serializer):
+class UserOutput(Output):
     id = serializers.UUIDField()
     email = serializers.EmailField()
     first_name = serializers.CharField(source="holder.first_name")
@@ -26,7 +26,7 @@ class TokenInput(StrictSerializer):
     password = serializers.CharField(trim_whitespace=False, write_only=True)
 
 
-class TokenPairOutput(serializers.Serializer):
+class TokenPairOutput(Output):
     access = serializers.CharField()
     refresh = serializers.CharField()
 

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 
 from cards.models import Card, CardAuthorization
-from core.serializers import StrictSerializer
+from core.serializers import Output, StrictSerializer
 from ledger.serializers import MinorUnitsField
 
 
@@ -118,7 +118,7 @@ class CaptureInput(CardDataInput):
     )
 
 
-class CardPaymentOutput(serializers.Serializer):
+class CardPaymentOutput(Output):
     id = serializers.UUIDField()
     status = serializers.CharField(default="approved")
     amount = serializers.IntegerField()

@@ -3,6 +3,36 @@ import copy
 from rest_framework import serializers
 
 
+def copied_for_binding(fields: dict[str, serializers.Field]) -> dict[str, serializers.Field]:
+    """A copy of each field for one serializer instance to bind (`Field.bind` sets its name,
+    parent and source on it). DRF deep-copies them, which builds every field again from its
+    arguments, validators and choices included: half of validating a transfer's body, and
+    the most expensive part of rendering an account. A field keeps nothing per request but
+    what `bind` sets, so a shallow copy is enough; one that holds other fields (a nested
+    serializer, a ListField's `child`, a related field's `child_relation`) is still copied
+    deeply, so that those are bound to the copy, not to the class's original."""
+    return {
+        name: copy.deepcopy(field) if _holds_fields(field) else copy.copy(field)
+        for name, field in fields.items()
+    }
+
+
+def _holds_fields(field: serializers.Field) -> bool:
+    return (
+        isinstance(field, serializers.BaseSerializer)
+        or hasattr(field, "child")
+        or hasattr(field, "child_relation")
+    )
+
+
+class Output(serializers.Serializer):
+    """A plain output serializer whose instances copy their declared fields cheaply
+    (`copied_for_binding`)."""
+
+    def get_fields(self):
+        return copied_for_binding(self._declared_fields)
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, as Stripe does: a typo (or an attempt to write a
     read-only field such as `email`) is a 400 naming the field, never silently ignored. Its
@@ -11,6 +41,9 @@ class StrictSerializer(serializers.Serializer):
     its schema keeps the required fields (drf-spectacular assumes a PATCH is partial)."""
 
     patch_is_partial = True
+
+    def get_fields(self):
+        return copied_for_binding(self._declared_fields)  # see there: not a deep copy
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -68,11 +101,8 @@ class ModelOutput(serializers.ModelSerializer):
     DRF's ModelSerializer maps every model field to a serializer field (field_mapping, the
     validators, the choices) on every instance, that is on every request: a tenth of an
     authenticated GET's Python (bench/pipeline.py). The mapping depends on the class alone,
-    so it is kept, and each instance gets its own copy of every field to bind. A deep copy
-    (what a plain Serializer does with its declared fields) builds each field again from its
-    arguments, choices and validators included: the most expensive part of rendering an
-    account. Output fields only read their instance, so a shallow copy of each is enough;
-    a nested serializer, which has fields of its own, is still copied deeply."""
+    so it is kept, and each instance gets its own copy of every field to bind
+    (`copied_for_binding`)."""
 
     def get_fields(self):
         cls = type(self)
@@ -80,9 +110,4 @@ class ModelOutput(serializers.ModelSerializer):
         if built is None:
             built = super().get_fields()
             cls._built_fields = built
-        return {
-            name: copy.deepcopy(field)
-            if isinstance(field, serializers.BaseSerializer)
-            else copy.copy(field)
-            for name, field in built.items()
-        }
+        return copied_for_binding(built)

@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from core.currencies import CURRENCY_CHOICES
 from core.errors import ValidationFailed
 from core.money import MAX_AMOUNT, AmountError, minor_units
-from core.serializers import ModelOutput, StrictSerializer
+from core.serializers import ModelOutput, Output, StrictSerializer
 from ledger.models import Account, Entry, Transaction
 from ledger.numbers import MAX_TYPED_LENGTH, AccountNumberError, validate_account_number
 
@@ -120,7 +120,7 @@ def history_window(query_params) -> tuple[datetime | None, datetime | None]:
     return start, stop
 
 
-class CounterpartyOutput(serializers.Serializer):
+class CounterpartyOutput(Output):
     name = serializers.CharField()
     account_number = serializers.CharField(allow_null=True)
 
@@ -159,7 +159,7 @@ def counterparty_of(entry: Entry) -> dict | None:
     return counterparty(txn.kind, txn.description, other.type, other.number, name)
 
 
-class EntryOutput(serializers.Serializer):
+class EntryOutput(Output):
     id = serializers.UUIDField()
     transaction_id = serializers.UUIDField()
     kind = serializers.CharField(source="transaction.kind")
@@ -175,7 +175,7 @@ class EntryOutput(serializers.Serializer):
         return counterparty_of(entry)
 
 
-class PostedOutput(serializers.Serializer):
+class PostedOutput(Output):
     """A deposit or withdrawal, from the account's side."""
 
     id = serializers.UUIDField(source="transaction_id")
@@ -191,7 +191,7 @@ class PostedOutput(serializers.Serializer):
         return abs(entry.amount)
 
 
-class ApprovalRequestOutput(serializers.Serializer):
+class ApprovalRequestOutput(Output):
     """API.md "Approvals": a movement above the approval limit, waiting for a second person."""
 
     id = serializers.UUIDField()
@@ -224,7 +224,7 @@ class TransferInput(StrictSerializer):
     )
 
 
-class TransferOutput(serializers.Serializer):
+class TransferOutput(Output):
     """A transfer seen from the caller's side, built from the caller's own entry."""
 
     id = serializers.UUIDField(source="transaction_id")

@@ -1,11 +1,12 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import Output
 from ledger.serializers import EntryOutput
 from statements.selectors import PeriodRow, StatementView
 
 
-class PeriodOutput(serializers.Serializer):
+class PeriodOutput(Output):
     period = serializers.CharField(help_text="YYYY-MM, a UTC calendar month.")
     period_start = serializers.DateField()
     period_end = serializers.DateField(help_text="The month's last day, inclusive.")
@@ -28,7 +29,7 @@ class EntriesField(serializers.ReadOnlyField):
     """The month's entries in posting order, as the history API gives them."""
 
 
-class StatementOutput(serializers.Serializer):
+class StatementOutput(Output):
     """A statement: opening + total_credits - total_debits == closing, always."""
 
     account = serializers.UUIDField()
