@@ -205,7 +205,9 @@ class Entry(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     transaction = models.ForeignKey(Transaction, models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, models.PROTECT, related_name="entries")
+    # No index of its own: `entry_account_history` starts with the account and serves every
+    # lookup by it (the foreign key's PROTECT check too), so a second one only cost writes.
+    account = models.ForeignKey(Account, models.PROTECT, related_name="entries", db_index=False)
     counterparty = models.ForeignKey(
         Account, models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -394,7 +396,12 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
-    transaction = models.ForeignKey(Transaction, models.PROTECT, null=True, related_name="+")
+    # Not indexed: nothing looks a key up by its transaction (transactions are never deleted,
+    # so PROTECT never asks either), and without an index on it the UPDATE that stores the
+    # answer changes no indexed column, so PostgreSQL can write it as a heap-only tuple.
+    transaction = models.ForeignKey(
+        Transaction, models.PROTECT, null=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
