@@ -13,7 +13,9 @@ It measures with N client threads (keep-alive connections): the bare view on the
 the bare view behind the bank's middleware, and an authenticated `GET /api/v1/accounts/{id}/`
 (each client its own customer and token); then transfers (`POST /api/v1/transfers/`, a fresh
 Idempotency-Key each) at 1, 8 and 32 clients between random accounts and from one hot
-account, each beside pgbench's transfer-shaped script in the same run. Beside every HTTP
+account, each beside pgbench's transfer-shaped script in the same run; then the bare view, the
+GET and the 8-client random transfers once more, and each target's ratio takes the mean of
+a scenario's two runs (the machine drifts within minutes). Beside every HTTP
 figure: the gunicorn workers' CPU per request (from /proc, user + system), and afterwards, in
 this process through the WSGI application, the database and Redis round trips and the Python
 CPU of one request of each kind.
@@ -443,8 +445,14 @@ def run(args: argparse.Namespace) -> int:
                         f"pgbench {base.tps:.0f} tps ({row.result.tps / base.tps:.0%})"
                     )
                     say(f"  {'  pgbench, same shape':26} {base.tps:7.0f}/s")
-        # the GETs again: the machine is shared, and the ratio should not hide a drift
-        for label, port, master, request in gets:
+        # Each scenario of a target again: the machine is shared, and a ratio should not hide
+        # a drift (the first GETs ran minutes before the transfers; these run beside them).
+        again = list(gets)
+        if not args.skip_transfers and "random" in shapes and 8 in transfer_clients:
+            again.append(
+                ("transfer random x8", bank_port, bank.pid, transfer_request(fixture, "random"))
+            )
+        for label, port, master, request in again:
             if label == "bare behind bank middleware":
                 continue
             show(
@@ -452,7 +460,7 @@ def run(args: argparse.Namespace) -> int:
                     label=f"{label} (again)",
                     port=port,
                     master=master,
-                    clients=args.clients,
+                    clients=8 if label.startswith("transfer") else args.clients,
                     request=request,
                     **common,
                 )
