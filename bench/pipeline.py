@@ -447,20 +447,21 @@ def run(args: argparse.Namespace) -> int:
                     say(f"  {'  pgbench, same shape':26} {base.tps:7.0f}/s")
         # Each scenario of a target again: the machine is shared, and a ratio should not hide
         # a drift (the first GETs ran minutes before the transfers; these run beside them).
-        again = list(gets)
+        again = [
+            (label, port, master, request, args.clients)
+            for label, port, master, request in gets
+            if label != "bare behind bank middleware"
+        ]
         if not args.skip_transfers and "random" in shapes and 8 in transfer_clients:
-            again.append(
-                ("transfer random x8", bank_port, bank.pid, transfer_request(fixture, "random"))
-            )
-        for label, port, master, request in again:
-            if label == "bare behind bank middleware":
-                continue
+            request = transfer_request(fixture, "random")
+            again.append(("transfer random x8", bank_port, bank.pid, request, 8))
+        for label, port, master, request, clients in again:
             show(
                 http_scenario(
                     label=f"{label} (again)",
                     port=port,
                     master=master,
-                    clients=8 if label.startswith("transfer") else args.clients,
+                    clients=clients,
                     request=request,
                     **common,
                 )

@@ -466,15 +466,18 @@ def claim_key(*, scope: str, key: str, fingerprint: str, now) -> Write:
     commit). Sent alone by `insert_key`, or before the transfer's lock in one round trip."""
     db = _db()
     meta = IdempotencyKey._meta
-    q = db.ops.quote_name
-    names = ["scope", "key", "fingerprint", "created_at"]
-    fields = [meta.get_field(name) for name in names]
-    columns = ", ".join(q(field.column) for field in fields)
-    unique = ", ".join(q(field.column) for field in fields[:2])
-    sql = (
-        f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s) "  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
-        f"ON CONFLICT ({unique}) DO NOTHING RETURNING {q(meta.pk.column)}"
-    )
+    fields = [meta.get_field(name) for name in ("scope", "key", "fingerprint", "created_at")]
+
+    def make() -> str:
+        q = db.ops.quote_name
+        columns = ", ".join(q(field.column) for field in fields)
+        unique = ", ".join(q(field.column) for field in fields[:2])
+        return (
+            f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s) "  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
+            f"ON CONFLICT ({unique}) DO NOTHING RETURNING {q(meta.pk.column)}"
+        )
+
+    sql = _once(("claim",), make)
     values = [scope, key, fingerprint, now]
     return sql, [f.get_db_prep_save(v, db) for f, v in zip(fields, values, strict=True)]
 
@@ -494,15 +497,19 @@ def complete_key(*, row_id: int, status: int, body: Any, txn: Transaction | None
     answer that posted nothing, e.g. the 202 of an approval request)."""
     db = _db()
     meta = IdempotencyKey._meta
-    q = db.ops.quote_name
     status_field = meta.get_field("response_status")
     body_field = meta.get_field("response_body")
     txn_field = meta.get_field("transaction")
-    sql = (
-        f"UPDATE {q(meta.db_table)} SET {q(status_field.column)} = %s, "  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
-        f"{q(body_field.column)} = %s, {q(txn_field.column)} = %s WHERE {q(meta.pk.column)} = %s"
-    )
-    return sql, [
+
+    def make() -> str:
+        q = db.ops.quote_name
+        return (
+            f"UPDATE {q(meta.db_table)} SET {q(status_field.column)} = %s, "  # noqa: S608  # nosec B608  # quoted names from the model's metadata; values are parameters
+            f"{q(body_field.column)} = %s, {q(txn_field.column)} = %s "
+            f"WHERE {q(meta.pk.column)} = %s"
+        )
+
+    return _once(("complete",), make), [
         status_field.get_db_prep_save(status, db),
         body_field.get_db_prep_save(body, db),
         txn_field.get_db_prep_save(txn.pk if txn is not None else None, db),

@@ -380,7 +380,7 @@ def transfer(
     found and locked by one query, whose rules are the models' own (`held_by` for the source,
     `customer` for the payee); NotFound when the source is not the caller's (someone else's
     account does not exist for you) or no customer account has that number."""
-    minor_units(amount)  # as `_begin`, whose claim goes out with the lock here
+    _begin(amount, None)  # the key's claim goes out with the lock, just below
     claimed, parties = posting_sql.lock_transfer_parties(
         user=initiated_by,
         from_account=from_account,
