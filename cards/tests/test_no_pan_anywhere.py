@@ -72,7 +72,7 @@ def leaks(text: str, pan: str, cvc: str) -> list[str]:
     """The PAN anywhere (also its first twelve digits, all but the stored last four), and the
     CVC as a number of its own (not inside a longer number, an id or a time)."""
     found = [what for what in (pan, pan[:12]) if what in text]
-    found += re.findall(rf"(?<![\w.:+-]){cvc}(?![\w.:-])", text)
+    found += re.findall(rf"(?<![\w.:+-])(?<!\d,){cvc}(?![\w.:-])", text)  # not 6,000's 000
     return found
 
 
@@ -83,7 +83,10 @@ def test_pan_and_cvc_are_nowhere_after_the_issue(customer, log_stream):
 
     def keep(response, status=None):
         assert status is None or response.status_code == status, response.content[:500]
-        after.append(response.content.decode(errors="replace"))
+        # A page's charts are drawn from balances, in coordinates and sizes that may read like
+        # any CVC (a CVC of 180 was "found" in height="180"): left out, as Content-Length is.
+        body = response.content.decode(errors="replace")
+        after.append(re.sub(r"<svg\b.*?</svg>", "<svg></svg>", body, flags=re.DOTALL))
         # Every header but the body's size, a number that may read like any CVC.
         headers = (f"{k}: {v}" for k, v in response.headers.items() if k != "Content-Length")
         after.append(" ".join(headers))
