@@ -84,11 +84,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "core.middleware.UpstreamIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.NoStoreMiddleware",
-    "django_structlog.middlewares.RequestMiddleware",
-    "core.middleware.RequestIdHeaderMiddleware",
+    "core.middleware.RequestLogMiddleware",  # django-structlog's, with the request id's checks
     "core.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -464,7 +462,7 @@ RATE_LIMITS["card_invalid"] = env.str("RATE_CARD_INVALID", default="20/15min")  
 # API request's Python calls (bench/).
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # A load balancer's X-Request-ID (and X-Correlation-ID) carries through to our log lines, so one
-# request can be followed across hosts; core.middleware.UpstreamIdMiddleware keeps it only
+# request can be followed across hosts; core.middleware.RequestLogMiddleware keeps it only
 # when it looks like an id (1-64 of A-Z a-z 0-9 . _ -), else the request gets a fresh uuid.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = True

@@ -2,6 +2,7 @@
 request id that is an id."""
 
 import uuid
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -59,6 +60,43 @@ def test_signed_in_pages_are_no_store(customer, path):
 
     assert response.status_code == 200
     assert_no_store(response)
+
+
+def test_no_store_writes_what_djangos_add_never_cache_headers_writes():
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+
+    from core.middleware import NoStoreMiddleware
+
+    ours, djangos = HttpResponse(), HttpResponse()
+    with mock.patch("time.time", return_value=1_796_482_800.0):  # one clock for both
+        NoStoreMiddleware.never_cache(ours)
+        add_never_cache_headers(djangos)
+
+    assert ours.headers == djangos.headers
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Cache-Control": "no-transform"},
+        {"Cache-Control": "public, max-age=600"},
+        {"Expires": "Thu, 01 Jan 2026 00:00:00 GMT"},
+    ],
+)
+def test_no_store_merges_with_what_a_view_said_as_django_does(headers):
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+
+    from core.middleware import NoStoreMiddleware
+
+    ours, djangos = HttpResponse(headers=headers), HttpResponse(headers=headers)
+    with mock.patch("time.time", return_value=1_796_482_800.0):  # one clock for both
+        NoStoreMiddleware.never_cache(ours)
+        add_never_cache_headers(djangos)
+
+    assert ours.headers == djangos.headers
+    assert "no-store" in ours["Cache-Control"]
 
 
 def test_the_public_landing_page_may_be_cached(client):
