@@ -13,10 +13,12 @@ It measures with N client threads (keep-alive connections): the bare view on the
 the bare view behind the bank's middleware, and an authenticated `GET /api/v1/accounts/{id}/`
 (each client its own customer and token); then transfers (`POST /api/v1/transfers/`, a fresh
 Idempotency-Key each) at 1, 8 and 32 clients between random accounts and from one hot
-account, each beside pgbench's transfer-shaped script in the same run; then the bare view, the
-GET and the 8-client random transfers once more, and each target's ratio takes the mean of
-a scenario's two runs (the machine drifts within minutes). Beside every HTTP
-figure: the gunicorn workers' CPU per request (from /proc, user + system), and afterwards, in
+account, each beside pgbench's transfer-shaped script in the same run; then the targets'
+scenarios (the bare view, the GET, the 8-client random transfers) once more, taking turns of a
+few seconds for several rounds (`interleaved`), and each target's ratio is taken from those
+rows: the machine's speed drifts within minutes, and turns of seconds meet the same drift.
+Beside every HTTP figure: the gunicorn workers' CPU per request (from /proc, user + system);
+in the interleaved phase also PostgreSQL's, Redis's and the load generator's. Afterwards, in
 this process through the WSGI application, the database and Redis round trips and the Python
 CPU of one request of each kind.
 """
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import random
+import resource
 import sys
 import time
 import uuid
@@ -50,10 +53,15 @@ BANK_SETTINGS = "bench.variants.pipeline"
 BARE_SETTINGS = "bench.variants.bare"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-# (what, numerator row, denominator row, at least)
+# (what, numerator row, denominator row, at least): the rows of the interleaved phase
 TARGETS = [
-    ("authenticated GET / bare view", "GET account", "bare", 0.5),
-    ("transfers x8 random / authenticated GET", "transfer random x8", "GET account", 0.6),
+    ("authenticated GET / bare view", "GET account, interleaved", "bare, interleaved", 0.5),
+    (
+        "transfers x8 random / authenticated GET",
+        "transfer random x8, interleaved",
+        "GET account, interleaved",
+        0.6,
+    ),
 ]
 
 
@@ -68,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=1000, help="Funded customers (1000).")
     parser.add_argument("--log-level", default="INFO", help="The bank's LOG_LEVEL (INFO).")
     parser.add_argument("--skip-transfers", action="store_true", help="Only the GETs.")
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="Rounds of the interleaved phase (6)."
+    )
+    parser.add_argument(
+        "--slice", type=float, default=3.0, help="Seconds per scenario per round (3)."
+    )
     parser.add_argument("--fresh", action="store_true", help="Drop and recreate the database.")
     parser.add_argument(
         "--env",
@@ -84,6 +98,9 @@ class Row:
     result: Result
     server_cpu_ms: float | None = None  # the gunicorn workers' CPU per answered request
     notes: list[str] = field(default_factory=list)
+    # CPU ms per request of everything else on the machine (the interleaved phase only):
+    # PostgreSQL (every backend of the cluster), Redis, this process (the clients)
+    other_cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 def process_tree_cpu(master: int) -> float:
@@ -102,6 +119,30 @@ def process_tree_cpu(master: int) -> float:
         if pid == master or ppid == master:
             total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return total
+
+
+def processes_cpu(name: str) -> float:
+    """Seconds of CPU (user + system) used so far by every process whose name starts with
+    `name` ("postgres": the cluster's backends and its own workers; "redis-server")."""
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")].startswith(name):
+            fields = text[text.rindex(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def own_cpu() -> float:
+    """Seconds of CPU used so far by this process, every thread (the load generator)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Client:
@@ -157,6 +198,79 @@ def http_scenario(
     cpu = process_tree_cpu(master) - cpu_before
     per_request = cpu / result.operations * 1000 if result.operations else None
     return Row(label=label, result=result, server_cpu_ms=per_request)
+
+
+@dataclass
+class Slice:
+    """One scenario's turn in the interleaved phase: its HTTP row and the CPU seconds the
+    other processes used during it."""
+
+    row: Row
+    database_cpu: float
+    redis_cpu: float
+    client_cpu: float
+
+
+def combine(label: str, slices: list[Slice]) -> Row:
+    """One row from a scenario's turns: requests and seconds summed (so the rate is over all
+    of its turns), every latency, and CPU per request (every request, warm-up included, as
+    `http_scenario` counts the server's) of the workers and of the other processes."""
+    results = [s.row.result for s in slices]
+    first = results[0]
+    result = Result(
+        scenario=first.scenario,
+        shape=first.shape,
+        clients=first.clients,
+        seconds=sum(r.seconds for r in results),
+        ok=sum(r.ok for r in results),
+        errors=sum(r.errors for r in results),
+        latencies=[latency for r in results for latency in r.latencies],
+        operations=sum(r.operations for r in results),
+    )
+    for r in results:
+        for kind, count in r.error_kinds.items():
+            result.error_kinds[kind] = result.error_kinds.get(kind, 0) + count
+    row = Row(label=label, result=result)
+    if result.operations:
+        per_request = 1000 / result.operations
+        server = [s.row.server_cpu_ms * s.row.result.operations for s in slices]
+        row.server_cpu_ms = sum(x / 1000 for x in server if x) * per_request
+        row.other_cpu_ms = {
+            "PostgreSQL": sum(s.database_cpu for s in slices) * per_request,
+            "Redis": sum(s.redis_cpu for s in slices) * per_request,
+            "clients": sum(s.client_cpu for s in slices) * per_request,
+        }
+    return row
+
+
+def interleaved(scenarios, *, rounds: int, seconds: float, warmup: float) -> list[Row]:
+    """`scenarios` ((label, port, master, clients, request), ...) in turn, `seconds` each,
+    `rounds` times over, and one row per scenario from all of its turns. Run one after another
+    for minutes, scenarios meet a machine that drifts by a third within minutes (pgbench's rate
+    on the same script, sessions 7 and 8); taking turns every few seconds, they meet the same
+    drift, so a ratio between two of them says what the code costs, not when it ran."""
+    turns: dict[str, list[Slice]] = {label: [] for label, *_ in scenarios}
+    for _ in range(rounds):
+        for label, port, master, clients, request in scenarios:
+            database, redis, client = processes_cpu("postgres"), processes_cpu("redis"), own_cpu()
+            row = http_scenario(
+                label=label,
+                port=port,
+                master=master,
+                clients=clients,
+                seconds=seconds,
+                warmup=warmup,
+                request=request,
+            )
+            turns[label].append(
+                Slice(
+                    row=row,
+                    database_cpu=processes_cpu("postgres") - database,
+                    redis_cpu=processes_cpu("redis") - redis,
+                    client_cpu=own_cpu() - client,
+                )
+            )
+    return [combine(label, slices) for label, slices in turns.items()]
 
 
 def transfer_request(fixture, shape: str):
@@ -445,27 +559,25 @@ def run(args: argparse.Namespace) -> int:
                         f"pgbench {base.tps:.0f} tps ({row.result.tps / base.tps:.0%})"
                     )
                     say(f"  {'  pgbench, same shape':26} {base.tps:7.0f}/s")
-        # Each scenario of a target again: the machine is shared, and a ratio should not hide
-        # a drift (the first GETs ran minutes before the transfers; these run beside them).
-        again = [
-            (label, port, master, request, args.clients)
+        # The targets' scenarios once more, taking turns (`interleaved`): the rows above ran
+        # minutes apart, on a machine whose speed drifts by a third within minutes.
+        turns = [
+            (label, port, master, args.clients, request)
             for label, port, master, request in gets
             if label != "bare behind bank middleware"
         ]
-        if not args.skip_transfers and "random" in shapes and 8 in transfer_clients:
-            request = transfer_request(fixture, "random")
-            again.append(("transfer random x8", bank_port, bank.pid, request, 8))
-        for label, port, master, request, clients in again:
-            show(
-                http_scenario(
-                    label=f"{label} (again)",
-                    port=port,
-                    master=master,
-                    clients=clients,
-                    request=request,
-                    **common,
-                )
+        if not args.skip_transfers:
+            turns.append(
+                ("transfer random x8", bank_port, bank.pid, 8, transfer_request(fixture, "random"))
             )
+        say(f"  interleaved: {args.rounds} rounds of {args.slice:g} s per scenario")
+        for row in interleaved(
+            [(f"{label}, interleaved", *rest) for label, *rest in turns],
+            rounds=args.rounds,
+            seconds=args.slice,
+            warmup=min(args.warmup, 0.5),
+        ):
+            show(row)
 
     figures = in_process(fixture)
     connection.close()
@@ -477,9 +589,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _rate(rows: list[Row], label: str) -> float | None:
-    """The mean of a row and its repeat (' (again)'), when both ran."""
-    rates = [r.result.tps for r in rows if r.label in (label, f"{label} (again)")]
-    return sum(rates) / len(rates) if rates else None
+    return next((r.result.tps for r in rows if r.label == label), None)
 
 
 def report(rows: list[Row], figures: dict[str, dict], *, clients: int) -> str:
@@ -507,7 +617,20 @@ def report(rows: list[Row], figures: dict[str, dict], *, clients: int) -> str:
             f"{f['redis']:.1f}, Python CPU {f['cpu_ms']:.2f} ms"
         )
     lines.append("")
-    lines.append("targets (rates are the mean of a scenario and its repeat where both ran):")
+    costs = [row for row in rows if row.other_cpu_ms]
+    if costs:
+        lines.append("")
+        lines.append(
+            f"CPU ms per request in the interleaved phase ({os.cpu_count()} cores for all of it):"
+        )
+        for row in costs:
+            parts = [f"gunicorn {row.server_cpu_ms:.2f}"] + [
+                f"{name} {ms:.2f}" for name, ms in row.other_cpu_ms.items()
+            ]
+            total = (row.server_cpu_ms or 0) + sum(row.other_cpu_ms.values())
+            lines.append(f"  {row.label:34} " + ", ".join(parts) + f"; all {total:.2f}")
+    lines.append("")
+    lines.append("targets (the interleaved phase's rates):")
     for what, numerator, denominator, least in TARGETS:
         top, bottom = _rate(rows, numerator), _rate(rows, denominator)
         if top is None or not bottom:

@@ -143,3 +143,25 @@ def test_merge_averages_pgbench_runs_and_keeps_every_latency():
     assert merged.ok == 4000
     assert merged.errors == 1
     assert sorted(merged.latencies) == [0.01, 0.03]
+
+
+def test_interleaved_turns_combine_into_one_rate_and_cpu_per_request():
+    from bench.pipeline import Row, Slice, combine
+
+    def turn(ok, operations, server_ms, database, errors=0):
+        result = Result("http", "", 8, 3.0, ok=ok, errors=errors, latencies=[0.01] * ok)
+        result.operations = operations
+        if errors:
+            result.error_kinds = {"HTTP 500": errors}
+        row = Row(label="GET", result=result, server_cpu_ms=server_ms)
+        return Slice(row=row, database_cpu=database, redis_cpu=0.0, client_cpu=0.3)
+
+    row = combine("GET, interleaved", [turn(1200, 1400, 2.0, 0.2), turn(600, 600, 4.0, 0.2, 1)])
+
+    assert row.label == "GET, interleaved"
+    assert row.result.tps == 1800 / 6.0  # every turn's requests over every turn's seconds
+    assert row.result.ok == 1800 and row.result.errors == 1 and len(row.result.latencies) == 1800
+    assert row.result.error_kinds == {"HTTP 500": 1}
+    # CPU over every request of the turns: (1400 * 2.0 + 600 * 4.0) ms / 2000 requests
+    assert row.server_cpu_ms == pytest.approx(2.6)
+    assert row.other_cpu_ms == pytest.approx({"PostgreSQL": 0.2, "Redis": 0.0, "clients": 0.3})
