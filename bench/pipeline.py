@@ -250,8 +250,11 @@ def interleaved(scenarios, *, rounds: int, seconds: float, warmup: float) -> lis
     on the same script, sessions 7 and 8); taking turns every few seconds, they meet the same
     drift, so a ratio between two of them says what the code costs, not when it ran."""
     turns: dict[str, list[Slice]] = {label: [] for label, *_ in scenarios}
-    for _ in range(rounds):
-        for label, port, master, clients, request in scenarios:
+    for round_ in range(rounds):
+        # Each round starts one scenario later, so that none always follows the same other
+        # (the bare view and the GET run on different gunicorns).
+        start = round_ % len(scenarios)
+        for label, port, master, clients, request in scenarios[start:] + scenarios[:start]:
             database, redis, client = processes_cpu("postgres"), processes_cpu("redis"), own_cpu()
             row = http_scenario(
                 label=label,
