@@ -23,7 +23,11 @@
         bare view behind the bank's middleware, an authenticated GET /api/v1/accounts/{id}/,
         transfers at 1, 8 and 32 clients (random pairs, one hot account) beside pgbench, the
         gunicorn workers' CPU per request, and per request in-process: database and Redis
-        round trips and Python CPU. bench/pipeline.py.
+        round trips and Python CPU. The targets' ratios come from a last, interleaved phase
+        (the bare view, the GET and the 8-client transfers taking turns of `--slice` seconds
+        for `--rounds` rounds), with every process's CPU per request. `--compare-tree DIR`
+        or `--compare-env NAME=VALUE`: A/B, a second bank gunicorn (another checkout, or
+        another environment) takes turns with the first. bench/pipeline.py.
 
     python -m bench scale [--entries 1000000] [--accounts 10000] [--fresh]
         Builds a million entries over 10,000 accounts (bulk, valid running balances) in

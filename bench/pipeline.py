@@ -52,6 +52,7 @@ from bench.stats import Result, merge
 BANK_SETTINGS = "bench.variants.pipeline"
 BARE_SETTINGS = "bench.variants.bare"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+B = "(B)"  # the label's mark of the A/B comparison's second bank (--compare-env, --compare-tree)
 
 # (what, numerator row, denominator row, at least): the rows of the interleaved phase
 TARGETS = [
@@ -89,6 +90,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="Override the bank's environment (not the yardstick's), e.g. a switch under test.",
+    )
+    parser.add_argument(
+        "--compare-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A/B: a second bank gunicorn (B) with this environment too; the interleaved phase "
+        "takes B's GET and transfers in turn with the bank's (A).",
+    )
+    parser.add_argument(
+        "--compare-tree",
+        metavar="PATH",
+        help="A/B: B serves the code of this checkout (e.g. `git worktree add /tmp/before "
+        "<commit>`), with this one's environment and --compare-env.",
     )
 
 
@@ -514,6 +529,14 @@ def run(args: argparse.Namespace) -> int:
         bank_port, bank = stack.enter_context(web.gunicorn_process(bank_env, log_path=log_path))
         bare_port, bare = stack.enter_context(web.gunicorn_process(bare_env, log_path=log_path))
         say(f"  gunicorns up: bank :{bank_port}, yardstick :{bare_port} (log {log_path})")
+        compare = None
+        if args.compare_env or args.compare_tree:
+            b_env = {**bank_env, **dict(a.split("=", 1) for a in args.compare_env)}
+            b_root = Path(args.compare_tree).resolve() if args.compare_tree else web.ROOT
+            compare = stack.enter_context(
+                web.gunicorn_process(b_env, log_path=log_path, root=b_root)
+            )
+            say(f"  B :{compare[0]}: {b_root}, {' '.join(args.compare_env) or 'same environment'}")
         gets = [
             ("bare", bare_port, bare.pid, bare_request(fixture)),
             ("bare behind bank middleware", bank_port, bank.pid, bare_request(fixture)),
@@ -569,10 +592,18 @@ def run(args: argparse.Namespace) -> int:
             for label, port, master, request in gets
             if label != "bare behind bank middleware"
         ]
+        if compare is not None:
+            b_port, b_process = compare
+            turns.append(
+                (f"GET account {B}", b_port, b_process.pid, args.clients, account_request(fixture))
+            )
         if not args.skip_transfers:
             turns.append(
                 ("transfer random x8", bank_port, bank.pid, 8, transfer_request(fixture, "random"))
             )
+            if compare is not None:
+                request = transfer_request(fixture, "random")
+                turns.append((f"transfer random x8 {B}", b_port, b_process.pid, 8, request))
         say(f"  interleaved: {args.rounds} rounds of {args.slice:g} s per scenario")
         for row in interleaved(
             [(f"{label}, interleaved", *rest) for label, *rest in turns],
@@ -632,6 +663,16 @@ def report(rows: list[Row], figures: dict[str, dict], *, clients: int) -> str:
             ]
             total = (row.server_cpu_ms or 0) + sum(row.other_cpu_ms.values())
             lines.append(f"  {row.label:34} " + ", ".join(parts) + f"; all {total:.2f}")
+    compared = [(row.label.replace(f" {B}", ""), row) for row in rows if f" {B}," in row.label]
+    if compared:
+        lines.append("")
+        lines.append("A/B, interleaved (B: --compare-env / --compare-tree; A: the bank as run):")
+        for label, b_row in compared:
+            a_rate, b_rate = _rate(rows, label), b_row.result.tps
+            if a_rate:
+                lines.append(
+                    f"  {label:34} A {a_rate:.0f}/s, B {b_rate:.0f}/s: B/A {b_rate / a_rate:.3f}"
+                )
     lines.append("")
     lines.append("targets (the interleaved phase's rates):")
     for what, numerator, denominator, least in TARGETS:

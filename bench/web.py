@@ -54,8 +54,9 @@ def gunicorn(env: dict[str, str], *, log_path: Path):
 
 
 @contextmanager
-def gunicorn_process(env: dict[str, str], *, log_path: Path):
-    """As `gunicorn`, yielding (port, the master's Popen) for those who read its workers."""
+def gunicorn_process(env: dict[str, str], *, log_path: Path, root: Path = ROOT):
+    """As `gunicorn`, yielding (port, the master's Popen) for those who read its workers.
+    `root`: the checkout whose code it serves (another one for an A/B comparison)."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -70,7 +71,7 @@ def gunicorn_process(env: dict[str, str], *, log_path: Path):
                 f"127.0.0.1:{port}",
                 "bankproject.wsgi",
             ],
-            cwd=ROOT,
+            cwd=root,
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -165,3 +165,25 @@ def test_interleaved_turns_combine_into_one_rate_and_cpu_per_request():
     # CPU over every request of the turns: (1400 * 2.0 + 600 * 4.0) ms / 2000 requests
     assert row.server_cpu_ms == pytest.approx(2.6)
     assert row.other_cpu_ms == pytest.approx({"PostgreSQL": 0.2, "Redis": 0.0, "clients": 0.3})
+
+
+def test_the_report_takes_the_targets_and_the_ab_from_the_interleaved_rows():
+    from bench.pipeline import Row, report
+
+    def row(label, tps):
+        return Row(label=label, result=Result("http", "", 8, 1.0, ok=tps, operations=tps))
+
+    rows = [
+        row("bare", 2000),  # run minutes before: not what the targets divide
+        row("GET account", 2000),
+        row("bare, interleaved", 1200),
+        row("GET account, interleaved", 630),
+        row("GET account (B), interleaved", 600),
+        row("transfer random x8, interleaved", 370),
+    ]
+
+    text = report(rows, {}, clients=8)
+
+    assert "authenticated GET / bare view: 630 / 1200 = 0.53 (>= 0.5: met)" in text
+    assert "transfers x8 random / authenticated GET: 370 / 630 = 0.59 (>= 0.6: MISSED)" in text
+    assert "GET account, interleaved" in text and "A 630/s, B 600/s: B/A 0.952" in text
