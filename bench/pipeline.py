@@ -47,7 +47,7 @@ from bench.environment import (
     setup_django,
 )
 from bench.load import drive
-from bench.stats import Result, merge
+from bench.stats import Result, merge, pool
 
 BANK_SETTINGS = "bench.variants.pipeline"
 BARE_SETTINGS = "bench.variants.bare"
@@ -118,40 +118,37 @@ class Row:
     other_cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
-def process_tree_cpu(master: int) -> float:
-    """Seconds of CPU (user + system) used so far by gunicorn's master and its workers."""
-    total = 0.0
+def _processes():
+    """(pid, name, the fields after the name) of every process, from /proc/<pid>/stat."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as stat:
                 text = stat.read()
-        except OSError:
+        except OSError:  # gone since the listing
             continue
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == master or ppid == master:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        name_ends = text.rindex(")")
+        yield int(entry.name), text[text.index("(") + 1 : name_ends], text[name_ends + 2 :].split()
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def process_tree_cpu(master: int) -> float:
+    """Seconds of CPU (user + system) used so far by gunicorn's master and its workers."""
+    return sum(
+        _cpu_seconds(fields)
+        for pid, _name, fields in _processes()
+        if master in (pid, int(fields[1]))  # fields[1]: the parent's pid
+    )
 
 
 def processes_cpu(name: str) -> float:
     """Seconds of CPU (user + system) used so far by every process whose name starts with
     `name` ("postgres": the cluster's backends and its own workers; "redis-server")."""
-    total = 0.0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        if text[text.index("(") + 1 : text.rindex(")")].startswith(name):
-            fields = text[text.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+    return sum(_cpu_seconds(fields) for _pid, comm, fields in _processes() if comm.startswith(name))
 
 
 def own_cpu() -> float:
@@ -230,25 +227,11 @@ def combine(label: str, slices: list[Slice]) -> Row:
     """One row from a scenario's turns: requests and seconds summed (so the rate is over all
     of its turns), every latency, and CPU per request (every request, warm-up included, as
     `http_scenario` counts the server's) of the workers and of the other processes."""
-    results = [s.row.result for s in slices]
-    first = results[0]
-    result = Result(
-        scenario=first.scenario,
-        shape=first.shape,
-        clients=first.clients,
-        seconds=sum(r.seconds for r in results),
-        ok=sum(r.ok for r in results),
-        errors=sum(r.errors for r in results),
-        latencies=[latency for r in results for latency in r.latencies],
-        operations=sum(r.operations for r in results),
-    )
-    for r in results:
-        for kind, count in r.error_kinds.items():
-            result.error_kinds[kind] = result.error_kinds.get(kind, 0) + count
+    result = pool([s.row.result for s in slices])
     row = Row(label=label, result=result)
     if result.operations:
         per_request = 1000 / result.operations
-        server = [s.row.server_cpu_ms * s.row.result.operations for s in slices]
+        server = [(s.row.server_cpu_ms or 0) * s.row.result.operations for s in slices]
         row.server_cpu_ms = sum(x / 1000 for x in server if x) * per_request
         row.other_cpu_ms = {
             "PostgreSQL": sum(s.database_cpu for s in slices) * per_request,
@@ -604,6 +587,17 @@ def run(args: argparse.Namespace) -> int:
             if compare is not None:
                 request = transfer_request(fixture, "random")
                 turns.append((f"transfer random x8 {B}", b_port, b_process.pid, 8, request))
+        for label, port, master, clients, request in turns:
+            if B in label:  # B has served nothing yet: its workers verify tokens afresh, etc.
+                http_scenario(
+                    label=f"{label}, warming up",
+                    port=port,
+                    master=master,
+                    clients=clients,
+                    seconds=args.slice,
+                    warmup=0,
+                    request=request,
+                )
         say(f"  interleaved: {args.rounds} rounds of {args.slice:g} s per scenario")
         for row in interleaved(
             [(f"{label}, interleaved", *rest) for label, *rest in turns],

@@ -55,10 +55,11 @@ class Result:
         return None if value is None else value * 1000
 
 
-def merge(runs: list[Result]) -> Result:
-    """One pgbench row from several runs of the same scenario: the mean tps, every latency."""
+def pool(runs: list[Result]) -> Result:
+    """One result from several runs of the same scenario: requests, errors, operations and
+    seconds summed (so `tps` is over all of them), every latency, every error kind."""
     first = runs[0]
-    return Result(
+    result = Result(
         scenario=first.scenario,
         shape=first.shape,
         clients=first.clients,
@@ -66,8 +67,19 @@ def merge(runs: list[Result]) -> Result:
         ok=sum(r.ok for r in runs),
         errors=sum(r.errors for r in runs),
         latencies=[latency for r in runs for latency in r.latencies],
-        tps_reported=sum(r.tps for r in runs) / len(runs),
+        operations=sum(r.operations for r in runs),
     )
+    for run in runs:
+        for kind, count in run.error_kinds.items():
+            result.error_kinds[kind] = result.error_kinds.get(kind, 0) + count
+    return result
+
+
+def merge(runs: list[Result]) -> Result:
+    """One pgbench row from several runs of the same scenario: the mean tps, every latency."""
+    result = pool(runs)
+    result.tps_reported = sum(r.tps for r in runs) / len(runs)
+    return result
 
 
 _TPS = re.compile(r"^tps = ([0-9.]+) \((?:without|excluding) ", re.MULTILINE)
