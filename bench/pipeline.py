@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import random
-import resource
 import sys
 import time
 import uuid
@@ -151,12 +150,6 @@ def processes_cpu(name: str) -> float:
     return sum(_cpu_seconds(fields) for _pid, comm, fields in _processes() if comm.startswith(name))
 
 
-def own_cpu() -> float:
-    """Seconds of CPU used so far by this process, every thread (the load generator)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 class Client:
     """One keep-alive connection; GET or POST, returning the status."""
 
@@ -214,13 +207,13 @@ def http_scenario(
 
 @dataclass
 class Slice:
-    """One scenario's turn in the interleaved phase: its HTTP row and the CPU seconds the
-    other processes used during it."""
+    """One scenario's turn in the interleaved phase: its HTTP row and the CPU seconds
+    PostgreSQL and Redis used during it (the load generator's own is the row's
+    `result.cpu_seconds`)."""
 
     row: Row
     database_cpu: float
     redis_cpu: float
-    client_cpu: float
 
 
 def combine(label: str, slices: list[Slice]) -> Row:
@@ -236,7 +229,7 @@ def combine(label: str, slices: list[Slice]) -> Row:
         row.other_cpu_ms = {
             "PostgreSQL": sum(s.database_cpu for s in slices) * per_request,
             "Redis": sum(s.redis_cpu for s in slices) * per_request,
-            "clients": sum(s.client_cpu for s in slices) * per_request,
+            "clients": sum(s.row.result.cpu_seconds or 0 for s in slices) * per_request,
         }
     return row
 
@@ -253,7 +246,7 @@ def interleaved(scenarios, *, rounds: int, seconds: float, warmup: float) -> lis
         # (the bare view and the GET run on different gunicorns).
         start = round_ % len(scenarios)
         for label, port, master, clients, request in scenarios[start:] + scenarios[:start]:
-            database, redis, client = processes_cpu("postgres"), processes_cpu("redis"), own_cpu()
+            database, redis = processes_cpu("postgres"), processes_cpu("redis")
             row = http_scenario(
                 label=label,
                 port=port,
@@ -268,7 +261,6 @@ def interleaved(scenarios, *, rounds: int, seconds: float, warmup: float) -> lis
                     row=row,
                     database_cpu=processes_cpu("postgres") - database,
                     redis_cpu=processes_cpu("redis") - redis,
-                    client_cpu=own_cpu() - client,
                 )
             )
     return [combine(label, slices) for label, slices in turns.items()]
