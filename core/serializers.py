@@ -25,15 +25,19 @@ def _holds_fields(field: serializers.Field) -> bool:
     )
 
 
-class Output(serializers.Serializer):
-    """A plain output serializer whose instances copy their declared fields cheaply
-    (`copied_for_binding`)."""
+class Serializer(serializers.Serializer):
+    """DRF's Serializer, whose instances copy their declared fields cheaply
+    (`copied_for_binding`): the base of the project's plain serializers."""
 
     def get_fields(self):
         return copied_for_binding(self._declared_fields)
 
 
-class StrictSerializer(serializers.Serializer):
+class Output(Serializer):
+    """A plain output serializer."""
+
+
+class StrictSerializer(Serializer):
     """Refuses fields it does not know, as Stripe does: a typo (or an attempt to write a
     read-only field such as `email`) is a 400 naming the field, never silently ignored. Its
     request schema says so (`additionalProperties: false`, core/schema.py). A text field takes
@@ -41,9 +45,6 @@ class StrictSerializer(serializers.Serializer):
     its schema keeps the required fields (drf-spectacular assumes a PATCH is partial)."""
 
     patch_is_partial = True
-
-    def get_fields(self):
-        return copied_for_binding(self._declared_fields)  # see there: not a deep copy
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
