@@ -265,3 +265,34 @@ def test_the_quick_tests_never_let_a_secret_through_that_the_patterns_would_catc
     every_pattern = SENSITIVE_VALUES.sub(REDACTED, every_pattern)
 
     assert _scrub_text(text) == every_pattern
+
+
+_FLAT_VALUES = st.one_of(
+    st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=10).map("".join),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["event", "request", "user_agent", "request_id", "Token", "ip", "code"]),
+        _FLAT_VALUES,
+        max_size=7,
+    )
+)
+@example({"event": "paid", "request": "4111111111111111"})  # no join may hide a card number
+@example({"event": "card 4111 1111 1111 1111 seen", "code": 200})
+@example({"event": "pass", "request": "word=hunter2"})  # a key word split across two texts
+@example({"request": "GET /x/?token=abc", "code": 200})
+@example({"event": "Bearer eyJhbGciOi.eyJzdWIi.c2ln", "user_agent": None})
+@hypothesis_settings(max_examples=400)
+def test_a_flat_line_is_redacted_as_if_every_text_were_scrubbed_alone(event):
+    """redact_secrets looks at a flat line's texts once, joined: it must give what scrubbing
+    each value on its own (`_scrub`) gives."""
+    from core.logging import _scrub, redact_secrets
+
+    assert redact_secrets(None, "info", dict(event)) == _scrub(dict(event))
+
