@@ -456,16 +456,21 @@ CARD_CVC_FAILURES_TO_FREEZE = 5  # wrong CVCs (or expiries) for one card in one 
 RATE_LIMITS["card_invalid"] = env.str("RATE_CARD_INVALID", default="20/15min")  # per address
 
 # --- Logging: JSON lines with the request id on every line ---------------------------------
-# The request's `ip` is bound by core.middleware.bind_peer_address: the client's address,
+# The request's `ip` is bound by core.middleware.bind_request_context: the client's address,
 # as axes and the throttles see it (core.clients.client_address). django-structlog's own
 # lookup (django-ipware) trusts a client-supplied X-Forwarded-For first and cost 8% of an
 # API request's Python calls (bench/).
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # A load balancer's X-Request-ID (and X-Correlation-ID) carries through to our log lines, so one
-# request can be followed across hosts; core.middleware.RequestLogMiddleware keeps it only
-# when it looks like an id (1-64 of A-Z a-z 0-9 . _ -), else the request gets a fresh uuid.
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = True
+# request can be followed across hosts: core.middleware.bind_request_context binds it when it
+# looks like an id (1-64 of A-Z a-z 0-9 . _ -), else the request keeps a fresh uuid. Not
+# django-structlog's own trust of them, which would take any value.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = False
+# The user is named on the request's last line (request_finished, request_failed) by
+# core.middleware.bind_user, as the request ends: not also as it begins, before an API
+# request's token is read.
+DJANGO_STRUCTLOG_USER_ID_FIELD = None
 # One access line per request at INFO: `request_finished` (or `request_failed`) says the
 # method and path, the status, the user, the address, the user agent and the request id;
 # `request_started` says nothing more, so it is written at DEBUG (LOG_LEVEL=DEBUG shows it,

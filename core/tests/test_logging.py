@@ -4,11 +4,13 @@ import logging
 
 import pytest
 from django.conf import settings
+from django.urls import path
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.tests.factories import PASSWORD
+from bankproject.urls import urlpatterns as real_urlpatterns
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +61,35 @@ def test_a_request_writes_one_access_line_at_info_naming_everything(
     assert (line["request"], line["code"]) == ("GET /api/v1/accounts/?limit=5", 200)
     assert (line["user_id"], line["ip"]) == (str(customer.pk), "127.0.0.1")
     assert (line["user_agent"], line["request_id"]) == ("Teller/2.1", response["X-Request-ID"])
+
+
+def test_a_signed_in_page_names_its_user_and_an_anonymous_request_nobody(
+    customer, browser, api, log_lines
+):
+    _, stream = log_lines
+
+    assert browser.get("/dashboard/").status_code == 200
+    api.get("/healthz")
+
+    page, health = (line for line in parsed(stream) if line["event"] == "request_finished")
+    assert (page["request"], page["user_id"]) == ("GET /dashboard/", str(customer.pk))
+    assert (health["request"], health["user_id"]) == ("GET /healthz", None)
+
+
+def _broken_page(request):
+    raise RuntimeError("a bug")
+
+
+@pytest.mark.urls(__name__)
+def test_a_request_that_fails_names_its_user_on_the_failure_line(customer, browser, log_lines):
+    _, stream = log_lines
+    browser.raise_request_exception = False
+
+    assert browser.get("/log-broken/").status_code == 500
+
+    (line,) = (line for line in parsed(stream) if line["event"] == "request_failed")
+    assert (line["request"], line["code"]) == ("GET /log-broken/", 500)
+    assert (line["user_id"], line["ip"]) == (str(customer.pk), "127.0.0.1")
 
 
 def test_at_debug_a_request_says_when_it_started_too(api, log_lines):
@@ -296,3 +327,6 @@ def test_a_flat_line_is_redacted_as_if_every_text_were_scrubbed_alone(event):
 
     assert redact_secrets(None, "info", dict(event)) == _scrub(dict(event))
 
+
+urlpatterns = [path("log-broken/", _broken_page), *real_urlpatterns]
+handler500 = "core.errors.handler500"
