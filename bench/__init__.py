@@ -29,6 +29,12 @@
         or `--compare-env NAME=VALUE`: A/B, a second bank gunicorn (another checkout, or
         another environment) takes turns with the first. bench/pipeline.py.
 
+    python -m bench middleware [--requests 4000] [--rounds 3]
+        The bank's middleware stack in front of a bearer-token API request, in this process,
+        against none: CPU per request of the whole stack and each layer's share (the stack
+        less that layer), best of the rounds. Resolves a few microseconds where the pipeline's
+        rates vary by several per cent; no database or Redis needed. bench/middleware.py.
+
     python -m bench scale [--entries 1000000] [--accounts 10000] [--fresh]
         Builds a million entries over 10,000 accounts (bulk, valid running balances) in
         bank_scale, times ledger_check at a tenth and at all of them, then p50/p95 of history

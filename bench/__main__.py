@@ -1,9 +1,10 @@
-"""`python -m bench transfers|pipeline|scale|statements|profile|crash`: see bench/__init__.py."""
+"""`python -m bench transfers|pipeline|middleware|scale|statements|profile|crash`: see
+bench/__init__.py."""
 
 import argparse
 import sys
 
-from bench import crash, pipeline, profile, scale, statements, transfers
+from bench import crash, middleware, pipeline, profile, scale, statements, transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
             "pipeline", help="The request pipeline against a bare DRF view, and transfers."
         )
     )
+    middleware.add_arguments(
+        commands.add_parser("middleware", help="The middleware stack's CPU per API request.")
+    )
     scale.add_arguments(
         commands.add_parser("scale", help="1,000,000 entries: history, lists, ledger_check.")
     )
@@ -38,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return crash.run_command(args)
     if args.command == "pipeline":
         return pipeline.run(args)
+    if args.command == "middleware":
+        return middleware.run(args)
     if args.command == "scale":
         return scale.run(args)
     if args.command == "statements":

@@ -188,3 +188,18 @@ def test_the_report_takes_the_targets_and_the_ab_from_the_interleaved_rows():
     assert "authenticated GET / bare view: 630 / 1200 = 0.53 (>= 0.5: met)" in text
     assert "transfers x8 random / authenticated GET: 370 / 630 = 0.59 (>= 0.6: MISSED)" in text
     assert "GET account, interleaved" in text and "A 630/s, B 600/s: B/A 0.952" in text
+
+
+def test_the_middleware_bench_times_the_whole_stack_and_each_layer_it_can_do_without(settings):
+    """bench/middleware.py: every variant answered 200 (it raises otherwise); the sessions
+    layer, which authentication needs, has no variant without it. No timing is asserted."""
+    from bench import middleware
+
+    best = middleware.measure(requests=5, rounds=1)
+
+    layers = list(settings.MIDDLEWARE)
+    needed = "django.contrib.sessions.middleware.SessionMiddleware"
+    assert set(best) == {"none", "all"} | {f"-{layer}" for layer in layers if layer != needed}
+    text = middleware.report(best, layers)
+    assert all(layer in text for layer in layers)
+    assert f"{needed}" in text and "(a later layer needs it)" in text
