@@ -175,12 +175,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 # --- Django's own error views: the envelope under /api/, a page in the portal's design elsewhere
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+def is_api(request: HttpRequest) -> bool:
+    """Whether a request is to the API (its errors in the envelope, no portal page, no
+    message storage, no slash redirect): every path under /api/."""
+    return request.path_info.startswith("/api/")
 
 
 def _error_page(request: HttpRequest, status_code: int, code: str, message: str) -> HttpResponse:
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse(envelope(code, message), status=status_code)
     return render(
         request,
@@ -227,7 +229,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def error_response(request: HttpRequest, error: BankError) -> HttpResponse:
     """A refusal outside DRF (a middleware, a portal page): the envelope under /api/, the
     error page elsewhere, with the error's headers (Retry-After) either way."""
-    if _is_api(request):
+    if is_api(request):
         response: HttpResponse = JsonResponse(
             envelope(error.code, error.message, error.details), status=error.http_status
         )

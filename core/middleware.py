@@ -24,7 +24,7 @@ from django_structlog.signals import (
 
 from core.clients import client_address
 from core.db_router import mark_replica_down, note_write, replica_configured, replica_reads
-from core.errors import RequestTooLarge, envelope
+from core.errors import RequestTooLarge, envelope, is_api
 
 logger = structlog.get_logger(__name__)
 
@@ -110,7 +110,7 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)  # unset when whitenoise served a static file
-        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+        if is_api(request) or (user is not None and user.is_authenticated):
             self.never_cache(response)
         return response
 
@@ -162,7 +162,7 @@ class CommonMiddleware(DjangoCommonMiddleware):
     slash is a plain 404 there instead of a redirect (or, in DEBUG, a RuntimeError)."""
 
     def should_redirect_with_slash(self, request: HttpRequest) -> bool:
-        if request.path_info.startswith("/api/"):
+        if is_api(request):
             return False
         return super().should_redirect_with_slash(request)
 
@@ -175,7 +175,7 @@ class MessageMiddleware(DjangoMessageMiddleware):
     queued for the next page."""
 
     def process_request(self, request: HttpRequest) -> None:
-        if not request.path_info.startswith("/api/"):
+        if not is_api(request):
             super().process_request(request)
 
 
@@ -222,7 +222,7 @@ class ApiExceptionMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
+        if not is_api(request):
             return None
         logger.exception("unhandled_exception", path=request.path)
         return JsonResponse(
@@ -284,7 +284,7 @@ class SessionLifetimeMiddleware:
 
     def _end(self, request: HttpRequest) -> HttpResponse:
         logout(request)  # flushes the session; request.user becomes anonymous
-        if request.path_info.startswith("/api/"):
+        if is_api(request):
             return self.get_response(request)
         messages.info(request, "Your session has ended. Please log in again.")
         return redirect_to_login(request.get_full_path())
