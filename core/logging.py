@@ -56,11 +56,16 @@ def _has_key_word(text: str) -> bool:
     return _ANY_KEY_WORD.search(text) is not None
 
 
+def _may_hold_a_value(text: str) -> bool:
+    """False when SENSITIVE_VALUES cannot match: it needs "eyJ" or 13 digits."""
+    return "eyJ" in text or _CARD_DIGITS.search(text) is not None
+
+
 def _scrub_text(text: str) -> str:
     if _has_key_word(text):
         text = JSON_PAIRS.sub(lambda m: f'{m["head"]}"{REDACTED}"', text)
         text = QUERY_PAIRS.sub(lambda m: f"{m['head']}{REDACTED}", text)
-    if "eyJ" in text or _CARD_DIGITS.search(text):
+    if _may_hold_a_value(text):
         text = SENSITIVE_VALUES.sub(REDACTED, text)
     return text
 
@@ -83,7 +88,7 @@ def _scrub(value: Any) -> Any:
 
 def _may_hold_a_secret(text: str) -> bool:
     """False when `_scrub_text(text)` is certain to give `text` back unchanged."""
-    return _has_key_word(text) or "eyJ" in text or _CARD_DIGITS.search(text) is not None
+    return _has_key_word(text) or _may_hold_a_value(text)
 
 
 # Joins a log line's texts for one look at them all: neither a word character nor a dash nor
