@@ -17,7 +17,6 @@ make another's work cheaper or dearer: the request log names the user the auth l
 attached)."""
 
 import argparse
-import io
 import logging
 import os
 import time
@@ -27,16 +26,21 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from bench.environment import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, bench_environment
+from bench.environment import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    bench_environment,
+    setup_django,
+)
 
 PATH = "/api/v1/bench-middleware/"
 HEADERS = {  # what a client of the API sends (python-requests), with its bearer token
-    "HTTP_HOST": "127.0.0.1:8000",
-    "HTTP_USER_AGENT": "python-requests/2.32.3",
-    "HTTP_ACCEPT_ENCODING": "gzip, deflate",
-    "HTTP_ACCEPT": "*/*",
-    "HTTP_CONNECTION": "keep-alive",
-    "HTTP_AUTHORIZATION": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
+    "Host": "127.0.0.1:8000",
+    "User-Agent": "python-requests/2.32.3",
+    "Accept-Encoding": "gzip, deflate",
+    "Accept": "*/*",
+    "Connection": "keep-alive",
+    "Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
 }
 
 
@@ -61,42 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3)
 
 
-def _environ() -> dict:
-    return {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": PATH,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        **HEADERS,
-    }
-
-
 def _client(middleware: list[str]) -> Callable[[], None]:
     from django.core.handlers.wsgi import WSGIHandler
     from django.test.utils import override_settings
 
+    from bench.pipeline import Wsgi
+
     with override_settings(MIDDLEWARE=middleware):
-        handler = WSGIHandler()  # builds its chain from MIDDLEWARE now
+        wsgi = Wsgi(WSGIHandler())  # the handler builds its chain from MIDDLEWARE now
 
     def request() -> None:
-        status: list[str] = []
-        chunks = handler(_environ(), lambda line, _headers, _exc=None: status.append(line))
-        try:
-            b"".join(chunks)
-        finally:
-            chunks.close()
-        if not status[0].startswith("200"):
-            raise RuntimeError(f"the stack answered {status[0]}")
+        status = wsgi("GET", PATH, None, HEADERS)
+        if status != 200:
+            raise RuntimeError(f"the stack answered {status}")
 
     return request
 
@@ -153,8 +134,6 @@ def report(best: dict[str, float], layers: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.environment import setup_django
-
     env = bench_environment(database_url=DEFAULT_DATABASE_URL, redis_url=DEFAULT_REDIS_URL)
     env["LOG_LEVEL"] = "INFO"  # the request line is part of what a request costs
     setup_django(env)

@@ -310,12 +310,13 @@ def bare_request(fixture):
 
 
 class Wsgi:
-    """Calls the WSGI application as gunicorn would, without a socket."""
+    """Calls the WSGI application as gunicorn would, without a socket (`app`: another handler,
+    e.g. one with another middleware stack; the project's own by default)."""
 
-    def __init__(self):
+    def __init__(self, app=None):
         from django.core.wsgi import get_wsgi_application
 
-        self.app = get_wsgi_application()
+        self.app = app or get_wsgi_application()
 
     def __call__(self, method: str, path: str, body: bytes | None, headers: dict) -> int:
         body = body or b""
